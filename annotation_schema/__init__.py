@@ -1,0 +1,1 @@
+"""Versioned JSON Schemas and pydantic models for records and LLM outputs."""

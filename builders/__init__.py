@@ -1,0 +1,1 @@
+"""Hub dataset builder: release layout, WebDataset shards, audit Parquet, card, trainer export."""

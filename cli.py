@@ -1,0 +1,167 @@
+"""`ophora-data <verb>`: thin Typer commands over the library (see README for the verbs)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ophora_data.commands import audit as audit_commands
+from ophora_data.commands import release as release_commands
+from ophora_data.commands import tuning as tuning_commands
+from ophora_data.commands.common import (
+    EXIT_STAGE_FAILED,
+    EXIT_USAGE,
+    ConfigFile,
+    JsonFlag,
+    Limit,
+    Overwrite,
+    RetryFailed,
+    Sets,
+    Workdir,
+    Workers,
+    console,
+    fail,
+    open_run,
+    out,
+    print_result,
+    print_status,
+    run_options,
+)
+from ophora_data.stages.base import StageError
+
+app = typer.Typer(
+    name="ophora-data",
+    help="Turn narrated ophthalmic-surgery videos into an audited video-instruction dataset.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # locals may hold tokens
+    add_completion=False,
+)
+
+STAGE_HELP = {
+    "probe": "ffprobe every local or downloaded video (duration, fps, size, codec, audio, rotation, sha256).",
+    "download": "Fetch ingested URLs with yt-dlp into media/raw/ (link local files), resumably.",
+    "segment": "Split word-timed narration into clip windows (spaCy sentences, pauses, min/max length).",
+    "caption": "Rewrite each window's narration into one imperative instruction (LLM or rules).",
+    "cut": "Cut every window into media/clips/<clip_id>.mp4 (frame-accurate re-encode).",
+    "quality": "Check rows per clip: resolution, duration, scene cuts, black and frozen frames.",
+    "score": "OphCLIP-style clip-text similarity, surgical-content score, near-duplicates (open_clip).",
+    "privacy": "Detect faces and burned-in text, blur them, verify the redacted clip.",
+    "decide": "One decision per clip from all its checks: kept or rejected with every reason.",
+}
+
+
+def _run_one(name: str, workdir: Path, config_file: Path | None, sets: list[str] | None,
+             workers: int | None, limit: int | None, retry_failed: bool, overwrite: bool,
+             as_json: bool = False, sources: list[str] | None = None) -> None:
+    from ophora_data.executors.local import run_stage
+    from ophora_data.pipeline import build_stage
+
+    run, config = open_run(workdir, config_file, sets)
+    options = run_options(config, workers, limit, retry_failed, overwrite)
+    try:
+        result = run_stage(build_stage(name, config, run, sources), options)
+    except StageError as exc:
+        fail(f"{name}: {exc}", EXIT_STAGE_FAILED)
+    print_result(result, as_json)
+
+
+def _stage_command(name: str) -> None:
+    def command(workdir: Workdir, config: ConfigFile = None, set_: Sets = None, workers: Workers = None,
+                limit: Limit = None, retry_failed: RetryFailed = False, overwrite: Overwrite = False,
+                json_: JsonFlag = False) -> None:
+        _run_one(name, workdir, config, set_, workers, limit, retry_failed, overwrite, json_)
+
+    command.__doc__ = STAGE_HELP[name]
+    app.command(name)(command)
+
+
+@app.command()
+def ingest(
+    sources: Annotated[list[str], typer.Argument(help="URLs, URL lists (txt), CSV/JSONL tables, video files, folders")],
+    workdir: Workdir, config: ConfigFile = None, set_: Sets = None, limit: Limit = None,
+    overwrite: Overwrite = False, json_: JsonFlag = False,
+) -> None:
+    """Normalise sources to one row per unique video; unusable lines become rejected rows."""
+    _run_one("ingest", workdir, config, set_, 1, limit, False, overwrite, json_, sources)
+
+
+@app.command()
+def transcribe(
+    workdir: Workdir, config: ConfigFile = None, set_: Sets = None, workers: Workers = None,
+    limit: Limit = None, retry_failed: RetryFailed = False, overwrite: Overwrite = False,
+    transcripts: Annotated[Path | None, typer.Option(help="folder of <video_id>.json/.vtt/.srt to import")] = None,
+    json_: JsonFlag = False,
+) -> None:
+    """Word-timed transcripts: import sidecars/subtitles, else WhisperX ASR + alignment."""
+    extra = [f"transcribe.transcripts_dir={transcripts.resolve()}"] if transcripts else []
+    _run_one("transcribe", workdir, config, (set_ or []) + extra, workers, limit, retry_failed, overwrite, json_)
+
+
+for _name in STAGE_HELP:
+    _stage_command(_name)
+
+
+@app.command("run")
+def run_all(
+    sources: Annotated[list[str] | None, typer.Argument(help="sources to ingest first (optional on rerun)")] = None,
+    workdir: Workdir = Path("run"), config: ConfigFile = None, set_: Sets = None, workers: Workers = None,
+    limit: Limit = None, retry_failed: RetryFailed = False, overwrite: Overwrite = False,
+    until: Annotated[str | None, typer.Option(help="stop after this stage")] = None,
+) -> None:
+    """Run every registered stage in order; a rerun resumes where it stopped."""
+    from ophora_data.pipeline import run_pipeline, stages_until
+
+    run, cfg = open_run(workdir, config, set_)
+    options = run_options(cfg, workers, limit, retry_failed, overwrite)
+    try:
+        stages_until(until)
+        run_pipeline(run, cfg, list(sources or []), until, options, on_result=print_result)
+    except ValueError as exc:
+        fail(str(exc), EXIT_USAGE)
+    except StageError as exc:
+        fail(str(exc), EXIT_STAGE_FAILED)
+
+
+@app.command()
+def status(workdir: Workdir, json_: JsonFlag = False) -> None:
+    """Per stage: ok / rejected / failed / pending and the top reasons (`--json` is stable)."""
+    from ophora_data.run.status import run_status
+
+    run, config = open_run(workdir, None, None, save=False)
+    if not run.root.exists():
+        fail(f"no run directory at {run.root}", EXIT_USAGE)
+    result = run_status(run, config)
+    if json_:
+        out.print_json(json.dumps(result))
+    else:
+        print_status(result)
+
+
+@app.command()
+def demo(
+    workdir: Workdir = Path("demo-run"), set_: Sets = None, workers: Workers = None,
+    fresh: Annotated[bool, typer.Option(help="delete the run directory first")] = False,
+) -> None:
+    """Offline demo: generate a narrated synthetic surgery video and run the whole pipeline on it."""
+    from ophora_data.demo.run import run_demo
+
+    try:
+        run_demo(workdir, set_ or [], workers, fresh, echo=console.print)
+    except StageError as exc:
+        fail(str(exc), EXIT_STAGE_FAILED)
+
+
+audit_commands.register(app)
+release_commands.register(app)
+tuning_commands.register(app)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Typer command groups; `cli.py` assembles them. Commands stay thin: resolve config, call the library."""

@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+from pydantic import Field
+
+from ophora_data.config.base import Section
+
+
+class RunConfig(Section):
+    """How stages are executed (not part of any stage's config hash)."""
+
+    workers: int = Field(1, ge=1, description="parallel worker processes for CPU stages")
+    flush_every: int = Field(64, ge=1, description="rows are committed to a part file every N items")
+    executor: str = Field("local", pattern="^(local|ray)$")

@@ -1,0 +1,1 @@
+"""Offline demo: a generated narrated "surgery" video and a full pipeline run."""

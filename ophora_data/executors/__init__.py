@@ -1,0 +1,1 @@
+"""Executors run stages; stages never import them."""

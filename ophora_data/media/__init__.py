@@ -1,0 +1,1 @@
+"""ffmpeg/ffprobe argv builders, one runner, frame sampling."""

@@ -1,0 +1,89 @@
+"""ffprobe a media file into a flat metadata dict, with readable failure reasons."""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from ophora_data.media.runner import MediaError, run_tool
+
+# ffprobe's messages, translated into reasons a person can act on.
+_KNOWN_ERRORS = (
+    ("moov atom not found", "truncated or incomplete mp4 (moov atom not found)"),
+    ("Invalid data found when processing input", "not a media file (invalid data)"),
+    ("End of file", "truncated file (unexpected end of file)"),
+)
+
+
+def _fps(stream: dict[str, Any]) -> float | None:
+    for key in ("avg_frame_rate", "r_frame_rate"):
+        try:
+            value = Fraction(stream.get(key) or "0/0")
+        except (ValueError, ZeroDivisionError):
+            continue
+        if value > 0:
+            return float(value)
+    return None
+
+
+def _rotation(stream: dict[str, Any]) -> int:
+    for side in stream.get("side_data_list") or []:
+        if "rotation" in side:
+            return int(float(side["rotation"])) % 360
+    rotate = (stream.get("tags") or {}).get("rotate")
+    return int(float(rotate)) % 360 if rotate else 0
+
+
+def probe_file(path: Path, timeout_s: float = 60.0) -> dict[str, Any]:
+    """Duration, fps, size, codec, audio, rotation of a video; MediaError with a clear reason if unusable."""
+    if not path.exists():
+        raise MediaError(f"file not found: {path.name}")
+    size = path.stat().st_size
+    if size == 0:
+        raise MediaError("empty file (0 bytes)")
+    argv = ["ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams", str(path)]
+    try:
+        info = json.loads(run_tool(argv, timeout_s=timeout_s) or b"{}")
+    except MediaError as exc:
+        for needle, reason in _KNOWN_ERRORS:
+            if needle in str(exc):
+                raise MediaError(reason) from exc
+        raise
+    streams = info.get("streams") or []
+    video = next((s for s in streams if s.get("codec_type") == "video" and not _is_cover_art(s)), None)
+    audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
+    if video is None:
+        raise MediaError("no video stream (audio-only file)" if audio else "no video stream")
+    duration = _duration(info.get("format") or {}, video)
+    if duration is None or duration <= 0:
+        raise MediaError("no readable duration (truncated or corrupt file)")
+    return {
+        "duration_s": duration,
+        "fps": _fps(video),
+        "width": int(video.get("width") or 0),
+        "height": int(video.get("height") or 0),
+        "codec": video.get("codec_name"),
+        "pix_fmt": video.get("pix_fmt"),
+        "has_audio": audio is not None,
+        "audio_codec": audio.get("codec_name") if audio else None,
+        "rotation": _rotation(video),
+        "nb_frames": int(video["nb_frames"]) if str(video.get("nb_frames", "")).isdigit() else None,
+        "size_bytes": size,
+        "container": (info.get("format") or {}).get("format_name"),
+    }
+
+
+def _is_cover_art(stream: dict[str, Any]) -> bool:
+    return bool((stream.get("disposition") or {}).get("attached_pic"))
+
+
+def _duration(fmt: dict[str, Any], video: dict[str, Any]) -> float | None:
+    for value in (video.get("duration"), fmt.get("duration")):
+        try:
+            if value is not None and float(value) > 0:
+                return float(value)
+        except ValueError:
+            continue
+    return None

@@ -1,0 +1,92 @@
+"""The run directory: everything a run knows lives under one --workdir."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from ophora_data.config import Config, config_to_yaml, resolve_config, stable_hash
+from ophora_data.run.atomic import atomic_write_text
+from ophora_data.run.tables import Table
+
+RESOLVED_CONFIG = "config.resolved.yaml"
+
+
+class RunDir:
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root).expanduser().resolve()
+
+    # Layout -------------------------------------------------------------------------
+    @property
+    def tables_dir(self) -> Path:
+        return self.root / "tables"
+
+    @property
+    def raw_dir(self) -> Path:
+        return self.root / "media" / "raw"
+
+    @property
+    def clips_dir(self) -> Path:
+        return self.root / "media" / "clips"
+
+    @property
+    def redacted_dir(self) -> Path:
+        return self.root / "media" / "redacted"
+
+    @property
+    def transcripts_dir(self) -> Path:
+        return self.root / "transcripts"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.root / "cache"
+
+    @property
+    def release_dir(self) -> Path:
+        return self.root / "release"
+
+    def raw_video(self, video_id: str) -> Path:
+        return self.raw_dir / f"{video_id}.mp4"
+
+    def clip(self, clip_id: str) -> Path:
+        return self.clips_dir / f"{clip_id}.mp4"
+
+    def redacted_clip(self, clip_id: str) -> Path:
+        return self.redacted_dir / f"{clip_id}.mp4"
+
+    def table(self, stage: str) -> Table:
+        return Table(self.root, stage)
+
+    def stages_with_tables(self) -> list[str]:
+        if not self.tables_dir.is_dir():
+            return []
+        return sorted(p.name for p in self.tables_dir.iterdir() if p.is_dir())
+
+    def create(self) -> RunDir:
+        for path in (self.tables_dir, self.raw_dir, self.clips_dir, self.redacted_dir, self.cache_dir):
+            path.mkdir(parents=True, exist_ok=True)
+        return self
+
+    # Config -------------------------------------------------------------------------
+    @property
+    def config_path(self) -> Path:
+        return self.root / RESOLVED_CONFIG
+
+    def saved_config_data(self) -> dict:
+        if not self.config_path.exists():
+            return {}
+        return yaml.safe_load(self.config_path.read_text(encoding="utf-8")) or {}
+
+    def resolve_config(self, file: Path | None = None, overrides: list[str] | None = None) -> Config:
+        """Saved run config < file < overrides. The run keeps its config between commands."""
+        return resolve_config(self.saved_config_data(), file, overrides)
+
+    def save_config(self, config: Config) -> None:
+        atomic_write_text(self.config_path, config_to_yaml(config))
+
+    def load_config(self) -> Config:
+        return resolve_config(self.saved_config_data())
+
+    def config_hash(self, config: Config) -> str:
+        return stable_hash(config.model_dump(mode="json"))

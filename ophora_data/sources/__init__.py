@@ -1,0 +1,1 @@
+"""Source lists: URLs, id tables and local files, normalised to video ids."""

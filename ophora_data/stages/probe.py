@@ -1,0 +1,46 @@
+"""`probe`: ffprobe metadata for every local or downloaded video."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from ophora_data.media.probe import probe_file
+from ophora_data.media.runner import MediaError
+from ophora_data.run.ids import file_content_hash
+from ophora_data.stages.base import Row, Stage
+
+
+class ProbeStage(Stage):
+    name: ClassVar[str] = "probe"
+    needs: ClassVar[tuple[str, ...]] = ("ingest",)
+    config_sections: ClassVar[tuple[str, ...]] = ("probe",)
+
+    def media_path(self, ingest_row: Row) -> Path | None:
+        """The downloaded file when there is one, else the local source itself."""
+        raw = self.run.raw_video(ingest_row["video_id"])
+        if raw.exists():
+            return raw
+        local = ingest_row.get("local_path")
+        return Path(local) if local else None
+
+    def items(self) -> list[Row]:
+        """Sources with a file on disk; URL sources wait for `download`."""
+        items = []
+        for row in self.upstream_ok("ingest"):
+            path = self.media_path(row)
+            if path is not None:
+                items.append({"video_id": row["video_id"], "path": str(path)})
+        return items
+
+    def process(self, item: Row) -> list[Row]:
+        path = Path(item["path"])
+        try:
+            meta = probe_file(path, self.config.probe.timeout_s)
+        except MediaError as exc:
+            # The same bytes would fail the same way: retried only with --retry-failed.
+            return [{"video_id": item["video_id"], "path": str(path), "status": "failed",
+                     "reason": str(exc), "retryable": False}]
+        sha256 = file_content_hash(path) if self.config.probe.hash_files else None
+        return [{"video_id": item["video_id"], "path": str(path), "status": "ok", "reason": "",
+                 **meta, "sha256": sha256}]

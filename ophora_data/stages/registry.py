@@ -1,0 +1,58 @@
+"""One ordered registry of stages: `run`, `demo` and `status` grow with it.
+
+Entries are import paths so that heavy stage modules load only when used.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from functools import cache
+from typing import TYPE_CHECKING
+
+from ophora_data.config import Config, stable_hash
+
+if TYPE_CHECKING:
+    from ophora_data.stages.base import Stage
+
+PIPELINE: tuple[tuple[str, str], ...] = (
+    ("ingest", "ophora_data.stages.ingest:IngestStage"),
+    ("download", "ophora_data.stages.download:DownloadStage"),
+    ("probe", "ophora_data.stages.probe:ProbeStage"),
+    ("transcribe", "ophora_data.stages.transcribe:TranscribeStage"),
+    ("segment", "ophora_data.stages.segment:SegmentStage"),
+    ("caption", "ophora_data.stages.caption:CaptionStage"),
+    ("cut", "ophora_data.stages.cut:CutStage"),
+    ("quality", "ophora_data.stages.quality:QualityStage"),
+    ("score", "ophora_data.stages.score:ScoreStage"),
+    ("privacy", "ophora_data.stages.privacy:PrivacyStage"),
+    ("decide", "ophora_data.stages.decide:DecideStage"),
+)
+
+
+def _module_exists(path: str) -> bool:
+    return importlib.util.find_spec(path.split(":")[0]) is not None
+
+
+def stage_names() -> list[str]:
+    """Registered stages whose module is present, in pipeline order."""
+    return [name for name, path in PIPELINE if _module_exists(path)]
+
+
+@cache
+def get_stage(name: str) -> type[Stage]:
+    paths = dict(PIPELINE)
+    if name not in paths:
+        raise KeyError(f"unknown stage {name!r}; stages: {', '.join(paths)}")
+    module_name, _, class_name = paths[name].partition(":")
+    return getattr(importlib.import_module(module_name), class_name)
+
+
+def stage_config_hash(stage: type[Stage], config: Config) -> str:
+    """Hash of what determines a stage's output: its sections, version and upstream hashes.
+
+    Chaining the upstream hashes means a change to `segment` re-runs `cut` and later stages.
+    """
+    sections = {name: getattr(config, name).model_dump(mode="json") for name in stage.config_sections}
+    upstream = [stage_config_hash(get_stage(need), config) for need in stage.needs if need in stage_names()]
+    return stable_hash({"stage": stage.name, "version": stage.version, "sections": sections, "up": upstream})

@@ -1,0 +1,67 @@
+"""Fixtures every test area shares: real data (skipped when absent) and tiny generated media."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from ophora_data.config import Config, resolve_config
+from ophora_data.run.workdir import RunDir
+
+REALDATA = Path(__file__).resolve().parents[1].parent / "shared" / "realdata"
+
+
+@pytest.fixture(autouse=True)
+def _no_secrets_or_hub(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never reach the Hub, and never see a real token."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
+    for name in ("HF_TOKEN", "OPENAI_API_KEY", "OPENAI_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="session")
+def realdata() -> Path:
+    """`../shared/realdata`; tests using it skip cleanly when it is absent."""
+    if not REALDATA.is_dir():
+        pytest.skip("../shared/realdata is not present")
+    return REALDATA
+
+
+@pytest.fixture
+def run_dir(tmp_path: Path) -> RunDir:
+    return RunDir(tmp_path / "run").create()
+
+
+@pytest.fixture
+def config() -> Config:
+    return resolve_config()
+
+
+def make_config(*overrides: str) -> Config:
+    return resolve_config(None, None, list(overrides))
+
+
+MakeVideo = Callable[..., Path]
+
+
+@pytest.fixture
+def make_video(tmp_path: Path) -> MakeVideo:
+    """Generate a small H.264 test video with ffmpeg lavfi (testsrc2 + optional sine audio)."""
+
+    def _make(name: str = "video.mp4", duration: float = 3.0, size: str = "320x240", fps: int = 25,
+              audio: bool = True, extra: list[str] | None = None) -> Path:
+        out = tmp_path / name
+        argv = ["ffmpeg", "-y", "-loglevel", "error", "-f", "lavfi", "-i",
+                f"testsrc2=size={size}:rate={fps}:duration={duration}"]
+        if audio:
+            argv += ["-f", "lavfi", "-i", f"sine=frequency=440:duration={duration}", "-c:a", "aac", "-shortest"]
+        argv += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", *(extra or []), str(out)]
+        subprocess.run(argv, check=True)
+        return out
+
+    return _make
