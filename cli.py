@@ -53,9 +53,18 @@ STAGE_HELP = {
 }
 
 
-def _run_one(name: str, workdir: Path, config_file: Path | None, sets: list[str] | None,
-             workers: int | None, limit: int | None, retry_failed: bool, overwrite: bool,
-             as_json: bool = False, sources: list[str] | None = None) -> None:
+def _run_one(
+    name: str,
+    workdir: Path,
+    config_file: Path | None,
+    sets: list[str] | None,
+    workers: int | None,
+    limit: int | None,
+    retry_failed: bool,
+    overwrite: bool,
+    as_json: bool = False,
+    sources: list[str] | None = None,
+) -> None:
     from ophora_data.executors.local import run_stage
     from ophora_data.pipeline import build_stage
 
@@ -69,9 +78,16 @@ def _run_one(name: str, workdir: Path, config_file: Path | None, sets: list[str]
 
 
 def _stage_command(name: str) -> None:
-    def command(workdir: Workdir, config: ConfigFile = None, set_: Sets = None, workers: Workers = None,
-                limit: Limit = None, retry_failed: RetryFailed = False, overwrite: Overwrite = False,
-                json_: JsonFlag = False) -> None:
+    def command(
+        workdir: Workdir,
+        config: ConfigFile = None,
+        set_: Sets = None,
+        workers: Workers = None,
+        limit: Limit = None,
+        retry_failed: RetryFailed = False,
+        overwrite: Overwrite = False,
+        json_: JsonFlag = False,
+    ) -> None:
         _run_one(name, workdir, config, set_, workers, limit, retry_failed, overwrite, json_)
 
     command.__doc__ = STAGE_HELP[name]
@@ -81,8 +97,12 @@ def _stage_command(name: str) -> None:
 @app.command()
 def ingest(
     sources: Annotated[list[str], typer.Argument(help="URLs, URL lists (txt), CSV/JSONL tables, video files, folders")],
-    workdir: Workdir, config: ConfigFile = None, set_: Sets = None, limit: Limit = None,
-    overwrite: Overwrite = False, json_: JsonFlag = False,
+    workdir: Workdir,
+    config: ConfigFile = None,
+    set_: Sets = None,
+    limit: Limit = None,
+    overwrite: Overwrite = False,
+    json_: JsonFlag = False,
 ) -> None:
     """Normalise sources to one row per unique video; unusable lines become rejected rows."""
     _run_one("ingest", workdir, config, set_, 1, limit, False, overwrite, json_, sources)
@@ -90,8 +110,13 @@ def ingest(
 
 @app.command()
 def transcribe(
-    workdir: Workdir, config: ConfigFile = None, set_: Sets = None, workers: Workers = None,
-    limit: Limit = None, retry_failed: RetryFailed = False, overwrite: Overwrite = False,
+    workdir: Workdir,
+    config: ConfigFile = None,
+    set_: Sets = None,
+    workers: Workers = None,
+    limit: Limit = None,
+    retry_failed: RetryFailed = False,
+    overwrite: Overwrite = False,
     transcripts: Annotated[Path | None, typer.Option(help="folder of <video_id>.json/.vtt/.srt to import")] = None,
     json_: JsonFlag = False,
 ) -> None:
@@ -107,8 +132,13 @@ for _name in STAGE_HELP:
 @app.command("run")
 def run_all(
     sources: Annotated[list[str] | None, typer.Argument(help="sources to ingest first (optional on rerun)")] = None,
-    workdir: Workdir = Path("run"), config: ConfigFile = None, set_: Sets = None, workers: Workers = None,
-    limit: Limit = None, retry_failed: RetryFailed = False, overwrite: Overwrite = False,
+    workdir: Workdir = Path("run"),
+    config: ConfigFile = None,
+    set_: Sets = None,
+    workers: Workers = None,
+    limit: Limit = None,
+    retry_failed: RetryFailed = False,
+    overwrite: Overwrite = False,
     until: Annotated[str | None, typer.Option(help="stop after this stage")] = None,
 ) -> None:
     """Run every registered stage in order; a rerun resumes where it stopped."""
@@ -142,7 +172,9 @@ def status(workdir: Workdir, json_: JsonFlag = False) -> None:
 
 @app.command()
 def demo(
-    workdir: Workdir = Path("demo-run"), set_: Sets = None, workers: Workers = None,
+    workdir: Workdir = Path("demo-run"),
+    set_: Sets = None,
+    workers: Workers = None,
     fresh: Annotated[bool, typer.Option(help="delete the run directory first")] = False,
 ) -> None:
     """Offline demo: generate a narrated synthetic surgery video and run the whole pipeline on it."""

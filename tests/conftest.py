@@ -53,11 +53,25 @@ MakeVideo = Callable[..., Path]
 def make_video(tmp_path: Path) -> MakeVideo:
     """Generate a small H.264 test video with ffmpeg lavfi (testsrc2 + optional sine audio)."""
 
-    def _make(name: str = "video.mp4", duration: float = 3.0, size: str = "320x240", fps: int = 25,
-              audio: bool = True, extra: list[str] | None = None) -> Path:
+    def _make(
+        name: str = "video.mp4",
+        duration: float = 3.0,
+        size: str = "320x240",
+        fps: int = 25,
+        audio: bool = True,
+        extra: list[str] | None = None,
+    ) -> Path:
         out = tmp_path / name
-        argv = ["ffmpeg", "-y", "-loglevel", "error", "-f", "lavfi", "-i",
-                f"testsrc2=size={size}:rate={fps}:duration={duration}"]
+        argv = [
+            "ffmpeg",
+            "-y",
+            "-loglevel",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            f"testsrc2=size={size}:rate={fps}:duration={duration}",
+        ]
         if audio:
             argv += ["-f", "lavfi", "-i", f"sine=frequency=440:duration={duration}", "-c:a", "aac", "-shortest"]
         argv += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", *(extra or []), str(out)]

@@ -43,7 +43,9 @@ def fail(message: str, code: int = EXIT_STAGE_FAILED) -> NoReturn:
     raise typer.Exit(code)
 
 
-def open_run(workdir: Path, config_file: Path | None, sets: list[str] | None, save: bool = True) -> tuple[RunDir, Config]:
+def open_run(
+    workdir: Path, config_file: Path | None, sets: list[str] | None, save: bool = True
+) -> tuple[RunDir, Config]:
     """Resolve the config once (saved run config < file < --set) and write it into the run."""
     run = RunDir(workdir)
     try:
@@ -56,14 +58,16 @@ def open_run(workdir: Path, config_file: Path | None, sets: list[str] | None, sa
     return run, config
 
 
-def run_options(config: Config, workers: int | None, limit: int | None, retry_failed: bool,
-                overwrite: bool) -> RunOptions:
+def run_options(
+    config: Config, workers: int | None, limit: int | None, retry_failed: bool, overwrite: bool
+) -> RunOptions:
     if workers is not None and workers < 1:
         fail("--workers must be at least 1", EXIT_USAGE)
     if limit is not None and limit < 0:
         fail("--limit must be >= 0", EXIT_USAGE)
-    return RunOptions(workers=workers or config.run.workers, limit=limit, retry_failed=retry_failed,
-                      overwrite=overwrite)
+    return RunOptions(
+        workers=workers or config.run.workers, limit=limit, retry_failed=retry_failed, overwrite=overwrite
+    )
 
 
 def print_result(result: StageResult, as_json: bool = False) -> None:
@@ -71,9 +75,11 @@ def print_result(result: StageResult, as_json: bool = False) -> None:
         out.print_json(json.dumps(result.as_dict()))
         return
     data = result.as_dict()
-    line = (f"[bold]{data['stage']}[/bold]: processed {data['processed']} "
-            f"(ok {data['ok']}, rejected {data['rejected']}, failed {data['failed']}); "
-            f"{data['skipped_done']} already done")
+    line = (
+        f"[bold]{data['stage']}[/bold]: processed {data['processed']} "
+        f"(ok {data['ok']}, rejected {data['rejected']}, failed {data['failed']}); "
+        f"{data['skipped_done']} already done"
+    )
     console.print(line, highlight=False)
     for reason, count in list(data["reasons"].items())[:8]:
         console.print(f"    {count:>6}  {reason}", highlight=False, markup=False)
@@ -85,7 +91,13 @@ def print_status(status: dict[str, dict]) -> None:
         table.add_column(column, justify="left" if column in ("stage", "top reason") else "right")
     for stage, info in status.items():
         top = next(iter(info["reasons"].items()), None)
-        table.add_row(stage, str(info["ok"]), str(info["rejected"]), str(info["failed"]),
-                      "-" if info["pending"] is None else str(info["pending"]),
-                      "yes" if info["done"] else "no", f"{top[1]}x {top[0]}" if top else "")
+        table.add_row(
+            stage,
+            str(info["ok"]),
+            str(info["rejected"]),
+            str(info["failed"]),
+            "-" if info["pending"] is None else str(info["pending"]),
+            "yes" if info["done"] else "no",
+            f"{top[1]}x {top[0]}" if top else "",
+        )
     out.print(table)

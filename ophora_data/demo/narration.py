@@ -81,15 +81,25 @@ def whisperx_transcript(spoken: list[SpokenSentence]) -> dict:
         edges = sentence.start + np.concatenate([[0], np.cumsum(weights)]) / weights.sum() * (
             sentence.end - sentence.start
         )
-        segments.append({
-            "start": round(sentence.start, 3),
-            "end": round(sentence.end, 3),
-            "text": sentence.text,
-            "words": [
-                {"word": w, "start": round(float(a), 3), "end": round(float(b), 3), "score": 1.0,
-                 "interpolated": True}
-                for w, a, b in zip(words, edges[:-1], edges[1:], strict=True)
-            ],
-        })
-    return {"language": "en", "segments": segments,
-            "source": "espeak-ng synthesis; sentence spans exact, word times interpolated"}
+        segments.append(
+            {
+                "start": round(sentence.start, 3),
+                "end": round(sentence.end, 3),
+                "text": sentence.text,
+                "words": [
+                    {
+                        "word": w,
+                        "start": round(float(a), 3),
+                        "end": round(float(b), 3),
+                        "score": 1.0,
+                        "interpolated": True,
+                    }
+                    for w, a, b in zip(words, edges[:-1], edges[1:], strict=True)
+                ],
+            }
+        )
+    return {
+        "language": "en",
+        "segments": segments,
+        "source": "espeak-ng synthesis; sentence spans exact, word times interpolated",
+    }

@@ -32,6 +32,7 @@ def failure_row(stage: type[Stage], item: Row, exc: BaseException) -> Row:
     message = redact(f"{type(exc).__name__}: {exc}".strip())
     return {
         stage.key: item.get(stage.key),
+        stage.work_key(): item.get(stage.work_key()),
         "status": "failed",
         "reason": message[:500],
         "error_type": type(exc).__name__,
@@ -61,6 +62,7 @@ def normalise(stage: type[Stage], item: Row, rows: list[Row], config_hash: str) 
     for row in rows:
         row = dict(row)
         row.setdefault(stage.key, item.get(stage.key))
+        row.setdefault(stage.work_key(), item.get(stage.work_key()))
         if row.get("status") not in ("ok", "rejected", "failed"):
             row["reason"] = f"invalid status {row.get('status')!r}; {row.get('reason', '')}"
             row["status"] = "failed"
@@ -76,10 +78,11 @@ def pending_items(stage: Stage, config_hash: str, options: RunOptions) -> tuple[
     items = stage.items()
     if options.overwrite:
         return items, 0
-    done = group_by(stage.run.table(stage.name).current(stage.key, config_hash), stage.key)
+    work_key = stage.work_key()
+    done = group_by(stage.run.table(stage.name).current(work_key, config_hash), work_key)
 
     def needs_work(item: Row) -> bool:
-        rows = done.get(item[stage.key])
+        rows = done.get(item[work_key])
         if not rows:
             return True
         failed = [r for r in rows if r.get("status") == "failed"]
@@ -136,8 +139,12 @@ def run_stage(stage: Stage, options: RunOptions = RunOptions()) -> StageResult:
                 buffer.extend(rows)
             result.processed += len(batch)
             bar.update(len(batch))
-            bar.set_postfix(ok=result.status_counts["ok"], rejected=result.status_counts["rejected"],
-                            failed=result.status_counts["failed"], refresh=False)
+            bar.set_postfix(
+                ok=result.status_counts["ok"],
+                rejected=result.status_counts["rejected"],
+                failed=result.status_counts["failed"],
+                refresh=False,
+            )
             commit()
         final_rows = [normalise(cls, row, [row], config_hash)[0] for row in stage.finalize()]
         result.add(final_rows, cls.key)

@@ -47,6 +47,8 @@ def probe_file(path: Path, timeout_s: float = 60.0) -> dict[str, Any]:
     try:
         info = json.loads(run_tool(argv, timeout_s=timeout_s) or b"{}")
     except MediaError as exc:
+        if not _has_media_header(path):
+            raise MediaError("not a media file (no container header; text or other data)") from exc
         for needle, reason in _KNOWN_ERRORS:
             if needle in str(exc):
                 raise MediaError(reason) from exc
@@ -73,6 +75,16 @@ def probe_file(path: Path, timeout_s: float = 60.0) -> dict[str, Any]:
         "size_bytes": size,
         "container": (info.get("format") or {}).get("format_name"),
     }
+
+
+def _has_media_header(path: Path) -> bool:
+    """False for files that are clearly not media (e.g. text renamed .mp4), whatever ffprobe guessed."""
+    with open(path, "rb") as handle:
+        head = handle.read(512)
+    if head[4:8] in (b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip"):
+        return True
+    text_like = all(32 <= b < 127 or b in (9, 10, 13) for b in head)
+    return not text_like
 
 
 def _is_cover_art(stream: dict[str, Any]) -> bool:

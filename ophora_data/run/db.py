@@ -23,7 +23,7 @@ def connect(run: RunDir, config: Config | None = None) -> duckdb.DuckDBPyConnect
             continue
         glob = str(table.dir / "part-*.parquet").replace("'", "''")
         con.execute(
-            f"CREATE VIEW \"{stage}_all\" AS SELECT * EXCLUDE (filename), "
+            f'CREATE VIEW "{stage}_all" AS SELECT * EXCLUDE (filename), '
             f"regexp_extract(filename, '[^/]+$') AS _part "
             f"FROM read_parquet('{glob}', union_by_name=true, filename=true)"
         )
@@ -32,7 +32,7 @@ def connect(run: RunDir, config: Config | None = None) -> duckdb.DuckDBPyConnect
         cls = get_stage(stage)
         config_hash = stage_config_hash(cls, config)
         con.execute(
-            f"CREATE VIEW \"{stage}\" AS SELECT * FROM \"{stage}_all\" WHERE config_hash = '{config_hash}' "
-            f"QUALIFY _part = max(_part) OVER (PARTITION BY \"{cls.key}\")"
+            f'CREATE VIEW "{stage}" AS SELECT * FROM "{stage}_all" WHERE config_hash = \'{config_hash}\' '
+            f'QUALIFY _part = max(_part) OVER (PARTITION BY "{cls.key}")'
         )
     return con

@@ -26,7 +26,9 @@ def stage_status(run: RunDir, config: Config, name: str, top: int = 10) -> dict[
     pending: int | None = None
     if cls.needs:
         try:
-            pending = sum(1 for item in stage.items() if item[cls.key] not in by_key)
+            work_key = cls.work_key()
+            started = {row.get(work_key) for row in rows}
+            pending = sum(1 for item in stage.items() if item[work_key] not in started)
         except Exception:  # noqa: BLE001 - status must work even when a stage's inputs are odd
             pending = None
     return {

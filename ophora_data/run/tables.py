@@ -37,9 +37,7 @@ def _encode_rows(rows: list[dict[str, Any]]) -> pa.Table:
             columns.setdefault(name, [None] * len(rows))
         for name, value in row.items():
             columns[name][index] = value
-    json_columns = [
-        name for name, values in columns.items() if any(isinstance(v, dict | list | tuple) for v in values)
-    ]
+    json_columns = [name for name, values in columns.items() if any(isinstance(v, dict | list | tuple) for v in values)]
     for name in json_columns:
         columns[name] = [None if v is None else json.dumps(v, sort_keys=True) for v in columns[name]]
     table = pa.table(columns)

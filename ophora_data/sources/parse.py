@@ -73,7 +73,9 @@ def _from_record(record: dict[str, str], origin: str, base: Path) -> SourceEntry
         if entry.kind == "rejected":
             entry.reason = "video_id is not a YouTube id and the row has no url or path column"
         return entry
-    return SourceEntry(origin, json.dumps(record, sort_keys=True), "rejected", reason="row has no url, video_id or path")
+    return SourceEntry(
+        origin, json.dumps(record, sort_keys=True), "rejected", reason="row has no url, video_id or path"
+    )
 
 
 def from_csv(path: Path) -> Iterator[SourceEntry]:

@@ -25,6 +25,9 @@ class Stage:
     name: ClassVar[str]
     needs: ClassVar[tuple[str, ...]] = ()
     key: ClassVar[str] = "video_id"
+    # The key of a work item when it differs from the row key: e.g. `cut` takes one source
+    # video (item_key video_id) and writes one row per clip (key clip_id). Resume is per item.
+    item_key: ClassVar[str | None] = None
     # Config sections whose values change this stage's output (part of its config hash).
     config_sections: ClassVar[tuple[str, ...]] = ()
     # Bump when the stage's logic changes its output: part of the config hash too.
@@ -37,6 +40,10 @@ class Stage:
     def __init__(self, config: Config, run: RunDir) -> None:
         self.config = config
         self.run = run
+
+    @classmethod
+    def work_key(cls) -> str:
+        return cls.item_key or cls.key
 
     def setup(self) -> None:
         """Load models here, never in __init__ (called once per worker)."""

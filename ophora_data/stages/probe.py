@@ -39,8 +39,16 @@ class ProbeStage(Stage):
             meta = probe_file(path, self.config.probe.timeout_s)
         except MediaError as exc:
             # The same bytes would fail the same way: retried only with --retry-failed.
-            return [{"video_id": item["video_id"], "path": str(path), "status": "failed",
-                     "reason": str(exc), "retryable": False}]
+            return [
+                {
+                    "video_id": item["video_id"],
+                    "path": str(path),
+                    "status": "failed",
+                    "reason": str(exc),
+                    "retryable": False,
+                }
+            ]
         sha256 = file_content_hash(path) if self.config.probe.hash_files else None
-        return [{"video_id": item["video_id"], "path": str(path), "status": "ok", "reason": "",
-                 **meta, "sha256": sha256}]
+        return [
+            {"video_id": item["video_id"], "path": str(path), "status": "ok", "reason": "", **meta, "sha256": sha256}
+        ]
