@@ -1,0 +1,40 @@
+"""Checkpoint folders `checkpoints/checkpoint-<step>/`: save, prune, find the latest for --resume."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+from ophora_data.tuning.errors import TuningError
+
+_PATTERN = re.compile(r"^checkpoint-(\d+)$")
+
+
+def checkpoint_dirs(out_dir: Path) -> list[tuple[int, Path]]:
+    root = out_dir / "checkpoints"
+    found = [(int(m.group(1)), p) for p in root.glob("checkpoint-*") if (m := _PATTERN.match(p.name)) and p.is_dir()]
+    return sorted(found)
+
+
+def resolve_resume(out_dir: Path, resume: str) -> tuple[int, Path]:
+    if resume == "latest":
+        found = checkpoint_dirs(out_dir)
+        if not found:
+            raise TuningError(f"--resume latest: no checkpoint under {out_dir / 'checkpoints'}")
+        return found[-1]
+    path = Path(resume)
+    match = _PATTERN.match(path.name)
+    if not (path.is_dir() and match):
+        raise TuningError(f"--resume {resume}: not a checkpoint-<step> folder")
+    return int(match.group(1)), path
+
+
+def save_checkpoint(accelerator, out_dir: Path, step: int, loss: float, keep: int) -> Path:
+    path = out_dir / "checkpoints" / f"checkpoint-{step}"
+    accelerator.save_state(str(path))
+    (path / "ophora_step.json").write_text(json.dumps({"step": step, "loss": loss}))
+    for _, old in checkpoint_dirs(out_dir)[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)
+    return path
