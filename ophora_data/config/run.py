@@ -10,4 +10,3 @@ class RunConfig(Section):
 
     workers: int = Field(1, ge=1, description="parallel worker processes for CPU stages")
     flush_every: int = Field(64, ge=1, description="rows are committed to a part file every N items")
-    executor: str = Field("local", pattern="^(local|ray)$")
