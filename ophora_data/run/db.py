@@ -10,13 +10,13 @@ import duckdb
 
 from ophora_data.config import Config
 from ophora_data.run.workdir import RunDir
-from ophora_data.stages.registry import PIPELINE, get_stage, stage_config_hash
+from ophora_data.stages.registry import get_stage, stage_config_hash, stage_names
 
 
 def connect(run: RunDir, config: Config | None = None) -> duckdb.DuckDBPyConnection:
     config = config or run.load_config()
     con = duckdb.connect()
-    known = dict(PIPELINE)
+    known = set(stage_names())
     for stage in run.stages_with_tables():
         table = run.table(stage)
         if not table.parts():

@@ -30,6 +30,8 @@ class Stage:
     item_key: ClassVar[str | None] = None
     # Config sections whose values change this stage's output (part of its config hash).
     config_sections: ClassVar[tuple[str, ...]] = ()
+    # True when the stage's rows depend on its Bounds beyond stored check values (see registry).
+    hash_bounds: ClassVar[bool] = False
     # Bump when the stage's logic changes its output: part of the config hash too.
     version: ClassVar[str] = "1"
     # >1: the executor hands process_batch() lists of up to this many items.

@@ -10,7 +10,7 @@ import importlib.util
 from functools import cache
 from typing import TYPE_CHECKING
 
-from ophora_data.config import Config, stable_hash
+from ophora_data.config import Bound, Config, Section, stable_hash
 
 if TYPE_CHECKING:
     from ophora_data.stages.base import Stage
@@ -48,11 +48,21 @@ def get_stage(name: str) -> type[Stage]:
     return getattr(importlib.import_module(module_name), class_name)
 
 
+def _hashed_section(stage: type[Stage], section: Section) -> dict:
+    """A section's values minus its Bounds: check rows store values, so a new threshold is a
+    re-decision (`refilter`), not a reason to measure again. Stages whose output depends on
+    their bounds (e.g. `decide`) set `hash_bounds`."""
+    data = section.model_dump(mode="json")
+    if stage.hash_bounds:
+        return data
+    return {key: value for key, value in data.items() if not isinstance(getattr(section, key), Bound)}
+
+
 def stage_config_hash(stage: type[Stage], config: Config) -> str:
     """Hash of what determines a stage's output: its sections, version and upstream hashes.
 
     Chaining the upstream hashes means a change to `segment` re-runs `cut` and later stages.
     """
-    sections = {name: getattr(config, name).model_dump(mode="json") for name in stage.config_sections}
+    sections = {name: _hashed_section(stage, getattr(config, name)) for name in stage.config_sections}
     upstream = [stage_config_hash(get_stage(need), config) for need in stage.needs if need in stage_names()]
     return stable_hash({"stage": stage.name, "version": stage.version, "sections": sections, "up": upstream})

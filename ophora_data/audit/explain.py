@@ -1,0 +1,130 @@
+"""`audit explain CLIP_ID`: everything the run knows about one clip, as one JSON-able dict.
+
+Source video and time span, de-identified narration, instruction and attributes, every
+check (stored value, current threshold, pass), the decision and its reasons, the privacy
+result and the clip's files.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any
+
+from ophora_data.audit.decisions import CHECK_STAGES, bound_text, config_bound, evaluate_check
+from ophora_data.audit.decisionsets import DecisionEvidence, active_decision_set_id, load_decisions
+from ophora_data.audit.paths import run_path
+from ophora_data.config import Config
+from ophora_data.run.workdir import RunDir
+
+Row = dict[str, Any]
+# Bookkeeping columns every row has; left out of the per-stage details.
+_PLUMBING = {"clip_id", "video_id", "config_hash", "updated_at", "retryable", "_part", "status", "reason"}
+
+
+class UnknownClip(KeyError):
+    """No candidate window has this clip id."""
+
+
+def _first(rows: list[Row] | None) -> Row:
+    return (rows or [{}])[0]
+
+
+def _check(stage: str, row: Row, config: Config) -> dict[str, Any]:
+    bound = config_bound(config, stage, row["check"])
+    if bound is not None:
+        threshold: str | None = bound_text(bound)
+    else:
+        # A Bound the stage chose itself (not in config): show what it stored; no limit at all = "none".
+        stored = row.get("threshold")
+        threshold = f"{row.get('op')} {stored}" if row.get("op") and stored is not None else "none"
+    passed, reason = (True, "") if row.get("skipped") else evaluate_check(stage, row, config)
+    return {
+        "stage": stage, "check": row["check"], "value": row.get("value"),
+        "threshold": threshold,
+        "passed": passed, "skipped": bool(row.get("skipped")), "reason": reason or row.get("reason") or "",
+        "model": row.get("model"), "model_revision": row.get("model_revision"),
+    }
+
+
+def _details(rows: list[Row] | None) -> list[Row]:
+    return [{k: v for k, v in r.items() if k not in _PLUMBING and v is not None}
+            | {"status": r.get("status"), "reason": r.get("reason") or ""}
+            for r in rows or [] if not r.get("check")]
+
+
+def _file(run: RunDir, value: str | Path | None) -> dict[str, Any] | None:
+    path = run_path(run, value)
+    return None if path is None else {"path": str(path), "exists": path.is_file()}
+
+
+def explain(run: RunDir, config: Config, clip_id: str, decision_set_id: str | None = None) -> dict[str, Any]:
+    evidence = DecisionEvidence.load(run, config)
+    if clip_id not in evidence.segment:
+        close = difflib.get_close_matches(clip_id, list(evidence.segment), n=5)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise UnknownClip(f"no candidate clip {clip_id!r} in {run.root}{hint}")
+    segment = _first(evidence.segment[clip_id])
+    video_id = segment.get("video_id")
+    stage_rows = evidence.for_clip(clip_id)
+    by_video = {s: _first([r for r in evidence.tables.rows(s) or [] if r.get("video_id") == video_id])
+                for s in ("ingest", "download", "probe", "transcribe")}
+    caption = _first([r for r in stage_rows.get("caption") or [] if not r.get("check")])
+    set_id = decision_set_id or active_decision_set_id(run, evidence)
+    decision = load_decisions(run, set_id).get(clip_id) if set_id else None
+    cut, privacy = _first(stage_rows.get("cut")), _first(stage_rows.get("privacy"))
+    return {
+        "clip_id": clip_id,
+        "video_id": video_id,
+        "source": {"url": by_video["ingest"].get("url") or by_video["download"].get("webpage_url"),
+                   "local_path": by_video["ingest"].get("local_path"),
+                   **{k: by_video["download"].get(k) for k in ("title", "channel", "license")},
+                   "duration_s": by_video["probe"].get("duration_s")},
+        "span": {k: segment.get(k) for k in ("start", "end", "duration_s")},
+        "window": {"status": segment.get("status"), "reason": segment.get("reason") or ""},
+        "narration": segment.get("narration"),
+        "instruction": caption.get("instruction"),
+        "attributes": caption.get("attributes"),
+        "caption": {k: caption.get(k) for k in ("captioner", "model", "prompt_version", "schema_version")},
+        "checks": [_check(stage, row, config) for stage in CHECK_STAGES
+                   for row in stage_rows.get(stage) or [] if row.get("check")],
+        "stages": {stage: _details(stage_rows.get(stage)) for stage in CHECK_STAGES},
+        "decision": None if decision is None else {
+            k: decision.get(k) for k in ("decision", "reasons", "subsets", "decision_set_id")},
+        "redaction": {"redacted_path": privacy.get("redacted_path"),
+                      "privacy_strict": privacy.get("privacy_strict"),
+                      **{k: v for k, v in privacy.items() if k.endswith("_detected") or k.startswith("redaction")}},
+        "files": {"source": _file(run, by_video["probe"].get("path") or run.raw_video(str(video_id))),
+                  "transcript": _file(run, by_video["transcribe"].get("transcript_path")),
+                  "clip": _file(run, cut.get("path") or run.clip(clip_id)),
+                  "redacted": _file(run, privacy.get("redacted_path"))},
+    }
+
+
+def format_explain(info: dict[str, Any]) -> str:
+    """A readable multi-line view of `explain`'s dict (the CLI's default output)."""
+    span, decision = info["span"], info["decision"] or {}
+    lines = [f"clip {info['clip_id']}  (video {info['video_id']})",
+             f"  source:      {info['source'].get('url') or info['source'].get('local_path') or '?'}",
+             f"  span:        {span.get('start')} - {span.get('end')} s ({span.get('duration_s')} s)",
+             f"  window:      {info['window']['status']} {info['window']['reason']}".rstrip(),
+             f"  narration:   {info['narration'] or ''}",
+             f"  instruction: {info['instruction'] or '(none)'}",
+             f"  attributes:  {info['attributes'] or {}}",
+             f"  caption:     {', '.join(f'{k}={v}' for k, v in info['caption'].items() if v) or '(none)'}",
+             "  checks:"]
+    for check in info["checks"]:
+        mark = "skip" if check["skipped"] else ("pass" if check["passed"] else "FAIL")
+        model = f"  [{check['model']}@{check['model_revision'] or '?'}]" if check["model"] else ""
+        lines.append(f"    {mark:4}  {check['stage']}.{check['check']} = {check['value']}  "
+                     f"(threshold {check['threshold']}){model}")
+    lines.append(f"  decision:    {decision.get('decision', '(not decided yet: run decide)')}"
+                 f"  [set {decision.get('decision_set_id', '-')}]")
+    lines += [f"    - {reason}" for reason in decision.get("reasons") or []]
+    lines.append(f"  subsets:     {', '.join(decision.get('subsets') or []) or '-'}")
+    lines.append(f"  redaction:   {', '.join(f'{k}={v}' for k, v in info['redaction'].items()) or '-'}")
+    lines.append("  files:")
+    for name, entry in info["files"].items():
+        if entry:
+            lines.append(f"    {name:10} {entry['path']}{'' if entry['exists'] else '  (missing)'}")
+    return "\n".join(lines)

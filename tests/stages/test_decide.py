@@ -1,0 +1,134 @@
+"""decide: one decision per candidate window from crafted check rows; all reasons; subsets."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from ophora_data.audit.decisions import decide_clip, reason_key
+from ophora_data.audit.decisionsets import load_decisions, read_decision_set
+from ophora_data.executors.local import RunOptions, run_stage
+from ophora_data.run.workdir import RunDir
+from ophora_data.stages.decide import DecideStage
+from ophora_data.stages.registry import get_stage
+from tests.audit.fakerun import Clip, build_run, clip_rows, install_stand_ins, standard_clips
+from tests.conftest import make_config
+
+
+@pytest.fixture(autouse=True)
+def _stages(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    install_stand_ins(monkeypatch)
+    yield
+    get_stage.cache_clear()
+
+
+def _decide(run: RunDir, *sets: str) -> dict[str, dict]:
+    config = make_config(*sets)
+    stage = DecideStage(config, run)
+    run_stage(stage, RunOptions(progress=False))
+    return load_decisions(run, stage.evidence.decision_set_id)
+
+
+def test_every_window_gets_one_decision_with_all_reasons(run_dir: RunDir) -> None:
+    build_run(run_dir, make_config(), standard_clips())
+    decisions = _decide(run_dir)
+    assert set(decisions) == {c.clip_id for c in standard_clips()}
+    kept = {cid for cid, row in decisions.items() if row["decision"] == "kept"}
+    assert kept == {"vidA_0", "vidA_1", "vidA_2", "vidB_2"}
+    for row in decisions.values():
+        assert row["status"] == ("ok" if row["decision"] == "kept" else "rejected")
+        assert row["reason"] == "; ".join(row["reasons"])
+    assert decisions["vidA_3"]["reasons"] == ["segment: window too short (1.0 s)"]
+    assert decisions["vidA_4"]["reason_keys"] == ["quality.width", "quality.height", "score.clip_text_similarity"]
+    assert decisions["vidA_4"]["reasons"][0] == "quality.width 640 not >= 720"
+    assert decisions["vidB_0"]["reasons"] == ["caption: not procedural"]
+    assert decisions["vidB_1"]["reasons"] == ["missing privacy"]
+    assert decisions["vidB_3"]["reasons"] == ["missing caption", "missing cut", "missing quality",
+                                              "missing privacy"]
+
+
+def test_subsets_follow_privacy_strict(run_dir: RunDir) -> None:
+    build_run(run_dir, make_config(), standard_clips())
+    decisions = _decide(run_dir)
+    assert decisions["vidA_0"]["subsets"] == ["default", "strict"]
+    assert decisions["vidA_1"]["subsets"] == ["default"]
+    assert decisions["vidA_4"]["subsets"] == []
+
+
+def test_thresholds_from_config_redecide_stored_values(run_dir: RunDir) -> None:
+    build_run(run_dir, make_config(), standard_clips())
+    decisions = _decide(run_dir, "score.clip_text_similarity.min=0.27", "quality.width.min=600")
+    assert decisions["vidA_2"]["reasons"] == ["score.clip_text_similarity 0.22 not >= 0.27"]
+    # width 640 now passes; height and similarity still fail.
+    assert decisions["vidA_4"]["reason_keys"] == ["quality.height", "score.clip_text_similarity"]
+
+
+def test_required_stages_and_ignored_checks_come_from_config(run_dir: RunDir) -> None:
+    build_run(run_dir, make_config(), standard_clips())
+    decisions = _decide(run_dir, "decide.required_stages=[caption,cut,quality,privacy,score]",
+                        "decide.ignore_checks=[height]")
+    assert decisions["vidB_2"]["reasons"] == ["missing score"]  # skipped rows do not count
+    assert decisions["vidA_4"]["reason_keys"] == ["quality.width", "score.clip_text_similarity"]
+
+
+def test_absent_stage_table_contributes_nothing_unless_required(run_dir: RunDir) -> None:
+    config = make_config("decide.required_stages=[caption]")
+    build_run(run_dir, config, [Clip("vidA_0", quality=None, score=None, privacy=None, cut=False)])
+    assert _decide(run_dir, "decide.required_stages=[caption]")["vidA_0"]["decision"] == "kept"
+
+
+def test_failed_rows_are_reasons_and_never_crash() -> None:
+    config = make_config()
+    clip = Clip("vidA_0")
+    rows = clip_rows(config, RunDir("/nonexistent"), clip)
+    rows["quality"] = [{"clip_id": "vidA_0", "status": "failed", "reason": "OSError: broken file"}]
+    rows["score"] = [{**rows["score"][0], "value": "n/a"}]  # not numeric: stored `passed` counts
+    decision = decide_clip(rows["segment"], {**rows, "privacy": rows["privacy"]}, config)
+    assert decision.reasons == ["missing quality", "quality failed: OSError: broken file"]
+    assert [reason_key(r) for r in decision.reasons] == ["missing quality", "quality failed"]
+
+
+def test_decision_set_metadata_records_versions(run_dir: RunDir) -> None:
+    build_run(run_dir, make_config(), standard_clips())
+    decisions = _decide(run_dir, "score.clip_text_similarity.min=0.25")
+    set_id = next(iter(decisions.values()))["decision_set_id"]
+    meta = read_decision_set(run_dir, set_id)
+    assert meta is not None
+    assert meta["thresholds"]["score.clip_text_similarity"] == {"min": 0.25, "max": None}
+    assert meta["thresholds"]["quality.width"] == {"min": 720.0, "max": None}
+    assert {"stage": "score", "model": "ViT-B-16", "model_revision": "abc123",
+            "checks": ["clip_text_similarity"]} in meta["models"]
+    assert meta["prompts"][0]["prompt_version"] == "p1"
+    assert meta["code_version"]
+    assert meta["counts"]["kept"] == sum(r["decision"] == "kept" for r in decisions.values())
+    assert meta["counts"]["candidates"] == len(standard_clips())
+    json.dumps(meta)  # plain JSON all the way down
+
+
+def test_same_config_is_the_same_decision_set_and_resumes(run_dir: RunDir) -> None:
+    build_run(run_dir, make_config(), standard_clips())
+    first = _decide(run_dir)
+    stage = DecideStage(make_config(), run_dir)
+    result = run_stage(stage, RunOptions(progress=False))
+    assert result.processed == 0 and result.skipped_done == len(first)
+    assert stage.evidence.decision_set_id == next(iter(first.values()))["decision_set_id"]
+    other = _decide(run_dir, "score.clip_text_similarity.min=0.27")
+    assert next(iter(other.values()))["decision_set_id"] != stage.evidence.decision_set_id
+
+
+def test_threshold_change_upstream_still_finds_downstream_rows(run_dir: RunDir) -> None:
+    """caption.confidence feeds caption's hash, which feeds score's: both are re-based on stored bounds."""
+    clips = [Clip("vidA_0", confidence=0.9), Clip("vidA_1", start=5, end=10, confidence=0.4)]
+    build_run(run_dir, make_config(), clips)
+    decisions = _decide(run_dir, "caption.confidence.min=0.5",
+                        "decide.required_stages=[caption,cut,quality,score,privacy]")
+    assert decisions["vidA_0"]["decision"] == "kept"
+    assert decisions["vidA_1"]["reasons"] == ["caption.confidence 0.4 not >= 0.5"]
+
+
+def test_a_non_threshold_change_does_not_reuse_stale_rows(run_dir: RunDir) -> None:
+    build_run(run_dir, make_config(), [Clip("vidA_0")])
+    decisions = _decide(run_dir, "quality.scene_threshold=30")
+    assert decisions["vidA_0"]["reasons"] == ["missing quality"]
