@@ -1,0 +1,53 @@
+"""`checksums.sha256`: one `sha256sum`-compatible line per release file (`sha256sum -c` checks it)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from ophora_data.run.atomic import atomic_write_text
+
+CHECKSUMS_FILE = "checksums.sha256"
+
+
+def file_sha256(path: Path, chunk_bytes: int = 1 << 22) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(chunk_bytes):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def release_files(folder: Path) -> list[Path]:
+    """Every file of a release except the checksums file and hidden files, sorted by path."""
+    return sorted(
+        p for p in folder.rglob("*")
+        if p.is_file() and p.name != CHECKSUMS_FILE
+        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+    )
+
+
+def write_checksums(folder: Path) -> dict[str, str]:
+    sums = {p.relative_to(folder).as_posix(): file_sha256(p) for p in release_files(folder)}
+    atomic_write_text(folder / CHECKSUMS_FILE, "".join(f"{h}  {name}\n" for name, h in sums.items()))
+    return sums
+
+
+def read_checksums(folder: Path) -> dict[str, str]:
+    sums = {}
+    for line in (folder / CHECKSUMS_FILE).read_text(encoding="utf-8").splitlines():
+        digest, _, name = line.partition("  ")
+        if name:
+            sums[name] = digest
+    return sums
+
+
+def checksum_mismatches(folder: Path) -> list[str]:
+    """Files missing, extra or changed relative to the checksums file."""
+    expected = read_checksums(folder)
+    actual = {p.relative_to(folder).as_posix() for p in release_files(folder)}
+    problems = [f"missing: {name}" for name in sorted(set(expected) - actual)]
+    problems += [f"not listed: {name}" for name in sorted(actual - set(expected))]
+    problems += [f"changed: {name}" for name in sorted(set(expected) & actual)
+                 if file_sha256(folder / name) != expected[name]]
+    return problems
