@@ -42,7 +42,6 @@ app = typer.Typer(
 
 STAGE_HELP = {
     "probe": "ffprobe every local or downloaded video (duration, fps, size, codec, audio, rotation, sha256).",
-    "download": "Fetch ingested URLs with yt-dlp into media/raw/ (link local files), resumably.",
     "segment": "Split word-timed narration into clip windows (spaCy sentences, pauses, min/max length).",
     "caption": "Rewrite each window's narration into one imperative instruction (LLM or rules).",
     "cut": "Cut every window into media/clips/<clip_id>.mp4 (frame-accurate re-encode).",
@@ -123,6 +122,37 @@ def transcribe(
     """Word-timed transcripts: import sidecars/subtitles, else WhisperX ASR + alignment."""
     extra = [f"transcribe.transcripts_dir={transcripts.resolve()}"] if transcripts else []
     _run_one("transcribe", workdir, config, (set_ or []) + extra, workers, limit, retry_failed, overwrite, json_)
+
+
+@app.command()
+def download(
+    workdir: Workdir,
+    config: ConfigFile = None,
+    set_: Sets = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", help="downloads at the same time (download.concurrency)")
+    ] = None,
+    limit: Limit = None,
+    retry_failed: RetryFailed = False,
+    overwrite: Overwrite = False,
+    cookies: Annotated[
+        Path | None, typer.Option("--cookies", help="Netscape cookies file (download.cookies_file)")
+    ] = None,
+    rate_limit: Annotated[str | None, typer.Option("--rate-limit", help="bytes/s per download, e.g. 2M")] = None,
+    subtitles: Annotated[
+        bool | None, typer.Option("--subtitles/--no-subtitles", help="also fetch VTT subtitles")
+    ] = None,
+    json_: JsonFlag = False,
+) -> None:
+    """Fetch ingested URLs with yt-dlp into media/raw/ (link local files), resumably; see README for options."""
+    extra = [f"download.concurrency={workers}"] if workers else []
+    if cookies:
+        extra.append(f"download.cookies_file={cookies.expanduser().resolve()}")
+    if rate_limit:
+        extra.append(f"download.rate_limit={rate_limit}")
+    if subtitles is not None:
+        extra.append(f"download.subtitles={str(subtitles).lower()}")
+    _run_one("download", workdir, config, (set_ or []) + extra, None, limit, retry_failed, overwrite, json_)
 
 
 for _name in STAGE_HELP:

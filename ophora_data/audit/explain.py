@@ -73,6 +73,7 @@ def explain(run: RunDir, config: Config, clip_id: str, decision_set_id: str | No
     set_id = decision_set_id or active_decision_set_id(run, evidence)
     decision = load_decisions(run, set_id).get(clip_id) if set_id else None
     cut, privacy = _first(stage_rows.get("cut")), _first(stage_rows.get("privacy"))
+    verification = next((r for r in stage_rows.get("privacy") or [] if r.get("check") == "verification"), {})
     return {
         "clip_id": clip_id,
         "video_id": video_id,
@@ -91,9 +92,8 @@ def explain(run: RunDir, config: Config, clip_id: str, decision_set_id: str | No
         "stages": {stage: _details(stage_rows.get(stage)) for stage in CHECK_STAGES},
         "decision": None if decision is None else {
             k: decision.get(k) for k in ("decision", "reasons", "subsets", "decision_set_id")},
-        "redaction": {"redacted_path": privacy.get("redacted_path"),
-                      "privacy_strict": privacy.get("privacy_strict"),
-                      **{k: v for k, v in privacy.items() if k.endswith("_detected") or k.startswith("redaction")}},
+        "redaction": {key: privacy.get(key) for key in ("redacted_path", "privacy_strict", "mode", "boxes_path")}
+        | {"verified": verification.get("passed"), "verification_reason": verification.get("reason")},
         "files": {"source": _file(run, by_video["probe"].get("path") or run.raw_video(str(video_id))),
                   "transcript": _file(run, by_video["transcribe"].get("transcript_path")),
                   "clip": _file(run, cut.get("path") or run.clip(clip_id)),

@@ -8,14 +8,53 @@ from ophora_data.config.base import Section
 
 
 class PrivacyConfig(Section):
-    mode: Literal["blur", "drop"] = "blur"
-    every_n_frames: int = Field(5, ge=1)
-    face_detector: Literal["haar", "yunet"] = "haar"
-    yunet_model_path: str | None = None
+    mode: Literal["blur", "drop"] = Field(
+        "blur", description="blur: redact detections and publish the redacted clip; "
+                            "drop: reject any clip with a detection (no redaction)")
+    every_n_frames: int = Field(5, ge=1, description="run the detectors on every n-th frame")
+    verify_every_n_frames: int | None = Field(
+        None, ge=1, description="frames re-checked on the redacted clip; default: every_n_frames")
+    max_passes: int = Field(2, ge=1, description="redact again (adding what verification still found) "
+                                                 "up to this many times before the check fails")
+    # Faces -------------------------------------------------------------------------------
+    face_detector: Literal["haar", "yunet", "none"] = "haar"
+    haar_cascade: str = Field("haarcascade_frontalface_default.xml",
+                              description="a file in cv2.data.haarcascades, or a path")
+    face_min_neighbors: int = Field(8, ge=1, description="Haar: higher = fewer false faces")
+    face_scale_factor: float = Field(1.1, gt=1.0)
+    face_min_size_px: int = Field(20, ge=8, description="smallest face, in pixels of the detection image")
+    face_max_side: int = Field(640, ge=64, description="frames are downscaled to this long side for faces")
+    yunet_model_path: str | None = Field(None, description="ONNX YuNet face model (face_detector=yunet)")
+    yunet_score_threshold: float = Field(0.8, gt=0, lt=1)
+    # Burned-in text ----------------------------------------------------------------------
     text_detector: Literal["tesseract", "none"] = "tesseract"
     text_min_confidence: float = Field(60.0, ge=0, le=100)
+    text_min_chars: int = Field(3, ge=1, description="alphanumeric characters a word needs (drops "
+                                                     "Tesseract's 1-2 letter noise on textures)")
+    text_views: tuple[Literal["gray", "bright"], ...] = Field(
+        ("gray", "bright"), min_length=1,
+        description="images OCR'd per frame: gray, and bright (pixels above text_bright_threshold as "
+                    "black on white: white overlays such as timestamps and subtitles on busy footage)")
+    text_bright_threshold: int = Field(180, ge=1, le=254)
+    text_max_side: int = Field(1280, ge=64, description="frames are downscaled to this long side for OCR")
+    text_psm: int = Field(11, ge=0, le=13, description="Tesseract page segmentation mode (11: sparse text)")
+    # Redaction ---------------------------------------------------------------------------
     blur: Literal["gaussian", "pixelate"] = "gaussian"
-    blur_strength: int = Field(31, ge=3)
+    blur_strength: float = Field(0.25, gt=0, le=2.0,
+                                 description="gaussian sigma as a fraction of the box's short side")
+    pixelate_blocks: int = Field(6, ge=1, description="pixelate: blocks across the box's short side")
     box_dilation: float = Field(0.15, ge=0, description="grow boxes by this fraction on every side")
+    hold_frames: int | None = Field(
+        None, ge=0, description="a box covers this many frames before and after its detection; "
+                                "default every_n_frames (no gap between samples is left unblurred)")
     crf: int = Field(18, ge=0, le=51)
     preset: str = "veryfast"
+    timeout_s: float = Field(600.0, gt=0, description="limit for one ffmpeg encode")
+
+    @property
+    def verify_stride(self) -> int:
+        return self.verify_every_n_frames or self.every_n_frames
+
+    @property
+    def hold(self) -> int:
+        return self.every_n_frames if self.hold_frames is None else self.hold_frames

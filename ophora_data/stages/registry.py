@@ -49,10 +49,11 @@ def get_stage(name: str) -> type[Stage]:
 
 
 def _hashed_section(stage: type[Stage], section: Section) -> dict:
-    """A section's values minus its Bounds: check rows store values, so a new threshold is a
-    re-decision (`refilter`), not a reason to measure again. Stages whose output depends on
-    their bounds (e.g. `decide`) set `hash_bounds`."""
-    data = section.model_dump(mode="json")
+    """A section's values minus what cannot change the output: the keys its class lists in
+    HASH_EXCLUDE (politeness, timeouts) and its Bounds. Check rows store values, so a new
+    threshold is a re-decision (`refilter`), not a reason to measure again; stages whose rows
+    depend on their bounds beyond stored values (e.g. `decide`) set `hash_bounds`."""
+    data = section.model_dump(mode="json", exclude=set(getattr(type(section), "HASH_EXCLUDE", ())))
     if stage.hash_bounds:
         return data
     return {key: value for key, value in data.items() if not isinstance(getattr(section, key), Bound)}

@@ -128,10 +128,10 @@ def clip_rows(config: Config, run: RunDir, clip: Clip) -> dict[str, list[dict[st
                         for name, value in clip.score.items()]
     if clip.privacy is not None:
         out["privacy"] = [
-            {**ids, **flag_row("clip_id", clip.clip_id, "redaction_verified", clip.privacy,
+            {**ids, **flag_row("clip_id", clip.clip_id, "verification", clip.privacy,
                                "face still visible after blur"),
              "redacted_path": f"media/redacted/{clip.clip_id}.mp4", "privacy_strict": clip.strict,
-             "faces_detected": 0 if clip.strict else 2, "text_detected": 0},
+             "boxes_path": f"privacy/{clip.clip_id}.json", "mode": "blur"},
         ]
     return out
 

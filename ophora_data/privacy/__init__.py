@@ -1,0 +1,1 @@
+"""Privacy: face and burned-in-text detection, temporal smoothing, blurring, verification."""

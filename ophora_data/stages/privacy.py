@@ -1,0 +1,163 @@
+"""`privacy`: detect faces and burned-in text, blur them, verify the redacted clip.
+
+Per ok `cut` clip: the detectors run on every n-th frame; boxes are held and dilated over
+the frames in between (`privacy/smoothing.py`); the clip is re-encoded with the boxes blurred
+into `media/redacted/<clip_id>.mp4`; the detectors run again on that output, and anything
+they still find is added to the boxes for another pass (up to `max_passes`) before the
+`verification` check fails. A clip with no detection is published unchanged (a hard link).
+Mode `drop` rejects any clip with a detection instead of redacting it.
+
+Rows (all carry `redacted_path`, `privacy_strict`, `boxes_path` and the detector names and
+versions): check rows `faces_found` and `text_boxes_found` (value: the most boxes in one sampled
+frame; `detections`: all boxes; `frames_with`: sampled frames with one), `frames_blurred`, and the flag
+`verification`, which `build` requires to have passed for every kept clip. The boxes per
+frame are written to `privacy/<clip_id>.json` in the run directory.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+from ophora_data.config import Bound
+from ophora_data.media.runner import MediaError
+from ophora_data.privacy.boxes import ClipDetections
+from ophora_data.privacy.detectors import Detectors, DetectorUnavailable, build_detectors
+from ophora_data.privacy.redact import encode_redacted, publish_unchanged
+from ophora_data.privacy.smoothing import boxes_per_frame, frames_blurred
+from ophora_data.privacy.verify import Verification, detect_clip, verify_clip
+from ophora_data.run.atomic import atomic_write_json
+from ophora_data.stages.base import Row, Stage, StageError, check_row, flag_row
+
+BOXES_DIR = "privacy"
+
+
+class PrivacyStage(Stage):
+    name: ClassVar[str] = "privacy"
+    needs: ClassVar[tuple[str, ...]] = ("cut",)
+    key: ClassVar[str] = "clip_id"
+    config_sections: ClassVar[tuple[str, ...]] = ("privacy",)
+    version: ClassVar[str] = "1"
+
+    detectors: Detectors | None = None
+
+    def items(self) -> list[Row]:
+        return [{"clip_id": row["clip_id"], "video_id": row.get("video_id"),
+                 "path": str(self._clip_path(row))} for row in self.upstream_ok("cut")]
+
+    def _clip_path(self, cut: Row) -> Path:
+        path = Path(cut.get("path") or self.run.clip(cut["clip_id"]))
+        return path if path.is_absolute() else self.run.root / path
+
+    def setup(self) -> None:
+        try:
+            self.detectors = build_detectors(self.config.privacy)
+        except DetectorUnavailable as exc:
+            raise StageError(str(exc)) from None
+
+    # One clip -------------------------------------------------------------------------
+    def process(self, item: Row) -> list[Row]:
+        if self.detectors is None:
+            self.setup()
+        assert self.detectors is not None
+        clip_id, cfg = item["clip_id"], self.config.privacy
+        source = Path(item.get("path") or self.run.clip(clip_id))
+        dest = self.run.redacted_clip(clip_id)
+        common: Row = {"clip_id": clip_id, "video_id": item.get("video_id"), "redacted_path": None,
+                       "privacy_strict": False, "boxes_path": None, "mode": cfg.mode,
+                       **self.detectors.describe()}
+        try:
+            found = detect_clip(source, self.detectors, cfg.every_n_frames)
+        except MediaError as exc:
+            dest.unlink(missing_ok=True)
+            # The same bytes fail the same way: retried only with --retry-failed.
+            return [{**common, "status": "failed", "reason": f"no decodable frames: {exc}",
+                     "retryable": False}]
+        common["privacy_strict"] = not found.any and self.detectors.face is not None \
+            and self.detectors.text is not None
+        if cfg.mode == "drop" and found.any:
+            dest.unlink(missing_ok=True)
+            return self._rows(common, found, found, None, passes=0)
+        if not found.any:
+            publish_unchanged(source, dest)
+            common["redacted_path"] = self._relative(dest)
+            return self._rows(common, found, found, None, passes=0)
+        boxes, verification, passes = self._redact(source, dest, found)
+        common["redacted_path"] = self._relative(dest)
+        return self._rows(common, found, boxes, verification, passes)
+
+    def _redact(self, source: Path, dest: Path,
+                found: ClipDetections) -> tuple[ClipDetections, Verification, int]:
+        """Blur, verify, and blur again what verification still finds (up to max_passes)."""
+        assert self.detectors is not None
+        cfg = self.config.privacy
+        boxes = found
+        for passes in range(1, cfg.max_passes + 1):
+            encode_redacted(source, dest, boxes_per_frame(boxes, cfg.hold, cfg.box_dilation), cfg)
+            verification = verify_clip(dest, self.detectors, cfg.verify_stride)
+            if verification.passed or passes == cfg.max_passes:
+                return boxes, verification, passes
+            boxes = boxes.merged(verification.remaining)
+        raise AssertionError("unreachable: max_passes >= 1")
+
+    # Rows -----------------------------------------------------------------------------
+    def _relative(self, path: Path) -> str:
+        return str(path.relative_to(self.run.root))
+
+    def _rows(self, common: Row, found: ClipDetections, boxes: ClipDetections,
+              verification: Verification | None, passes: int) -> list[Row]:
+        assert self.detectors is not None
+        cfg = self.config.privacy
+        clip_id = common["clip_id"]
+        common["boxes_path"] = self._write_boxes(clip_id, found, boxes, verification, passes)
+        # drop: any detection rejects the clip; blur: the counts are recorded, verification decides.
+        count_bound = Bound(max=0) if cfg.mode == "drop" else Bound()
+        blurred = frames_blurred(boxes_per_frame(boxes, cfg.hold, cfg.box_dilation)) if passes else 0
+        rows: list[Row] = []
+        checks = ((self.detectors.face, "faces_found"), (self.detectors.text, "text_boxes_found"))
+        for detector, check in checks:
+            if detector is None:
+                continue
+            rows.append(check_row("clip_id", clip_id, check, found.max_per_frame(detector.kind), count_bound,
+                                  model=detector.name, model_revision=detector.version,
+                                  detections=found.count(detector.kind),
+                                  frames_with=len(found.frames_with(detector.kind)),
+                                  frames_sampled=len(found.frames), **common))
+        rows.append(check_row("clip_id", clip_id, "frames_blurred", blurred, Bound(),
+                              frames_total=found.total_frames, passes=passes, **common))
+        rows.append(self._verification_row(common, found, verification, passes))
+        return rows
+
+    def _verification_row(self, common: Row, found: ClipDetections, verification: Verification | None,
+                          passes: int) -> Row:
+        clip_id = common["clip_id"]
+        if verification is not None:
+            return flag_row("clip_id", clip_id, "verification", verification.passed, verification.reason(),
+                            frames_checked=verification.frames_checked, passes=passes,
+                            remaining_faces=verification.remaining.count("face"),
+                            remaining_text_boxes=verification.remaining.count("text"), **common)
+        if found.any:  # drop mode: nothing was redacted, nothing may be published
+            found_text = f"{found.count('face')} face(s), {found.count('text')} text box(es) found"
+            return flag_row("clip_id", clip_id, "verification", False, f"mode drop: {found_text}",
+                            frames_checked=0, passes=0, **common)
+        # Nothing detected: the published bytes are the ones just checked.
+        return flag_row("clip_id", clip_id, "verification", True, "", frames_checked=len(found.frames),
+                        passes=0, remaining_faces=0, remaining_text_boxes=0, **common)
+
+    def _write_boxes(self, clip_id: str, found: ClipDetections, boxes: ClipDetections,
+                     verification: Verification | None, passes: int) -> str:
+        path = self.run.root / BOXES_DIR / f"{clip_id}.json"
+        record: dict[str, Any] = {
+            "clip_id": clip_id, "every_n_frames": self.config.privacy.every_n_frames, "passes": passes,
+            "hold_frames": self.config.privacy.hold, "box_dilation": self.config.privacy.box_dilation,
+            "detectors": self.detectors.describe() if self.detectors else {},
+            "detected": found.to_json(), "redacted": boxes.to_json(),
+            "remaining": verification.remaining.to_json() if verification else None,
+        }
+        atomic_write_json(path, record)
+        return self._relative(path)
+
+    def status_extras(self, rows: list[Row]) -> dict[str, Any]:
+        verification = [r for r in rows if r.get("check") == "verification"]
+        return {"verified": sum(1 for r in verification if r.get("passed")),
+                "strict": sum(1 for r in verification if r.get("privacy_strict"))}
