@@ -101,3 +101,6 @@ def print_status(status: dict[str, dict]) -> None:
             f"{top[1]}x {top[0]}" if top else "",
         )
     out.print(table)
+    for stage, info in status.items():
+        if info.get("extras"):
+            out.print(f"{stage}: " + ", ".join(f"{k}={v}" for k, v in info["extras"].items()), highlight=False)

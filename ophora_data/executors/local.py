@@ -135,7 +135,7 @@ def run_stage(stage: Stage, options: RunOptions = RunOptions()) -> StageResult:
         for batch, batch_rows in zip(batches, _execute(stage, batches, workers), strict=True):
             for item, rows in zip(batch, batch_rows, strict=True):
                 rows = normalise(cls, item, rows, config_hash)
-                result.add(rows, cls.key)
+                result.add(rows, cls.row_identity)
                 buffer.extend(rows)
             result.processed += len(batch)
             bar.update(len(batch))
@@ -147,7 +147,7 @@ def run_stage(stage: Stage, options: RunOptions = RunOptions()) -> StageResult:
             )
             commit()
         final_rows = [normalise(cls, row, [row], config_hash)[0] for row in stage.finalize()]
-        result.add(final_rows, cls.key)
+        result.add(final_rows, cls.row_identity)
         buffer.extend(final_rows)
     bar.close()
     commit(force=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,8 +21,8 @@ class StageResult:
     reasons: Counter = field(default_factory=Counter)
     failed_by_type: Counter = field(default_factory=Counter)
 
-    def add(self, rows: list[dict[str, Any]], key: str) -> None:
-        for rows_of_key in group_by(rows, key).values():
+    def add(self, rows: list[dict[str, Any]], identity: Callable[[dict[str, Any]], Any]) -> None:
+        for rows_of_key in group_by(rows, identity).values():
             self.status_counts[key_status(rows_of_key)] += 1
         for row in rows:
             if row["status"] != "ok":

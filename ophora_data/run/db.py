@@ -33,6 +33,6 @@ def connect(run: RunDir, config: Config | None = None) -> duckdb.DuckDBPyConnect
         config_hash = stage_config_hash(cls, config)
         con.execute(
             f'CREATE VIEW "{stage}" AS SELECT * FROM "{stage}_all" WHERE config_hash = \'{config_hash}\' '
-            f'QUALIFY _part = max(_part) OVER (PARTITION BY "{cls.key}")'
+            f'QUALIFY _part = max(_part) OVER (PARTITION BY "{cls.work_key()}")'
         )
     return con

@@ -18,8 +18,8 @@ from ophora_data.stages.registry import get_stage, stage_config_hash, stage_name
 def stage_status(run: RunDir, config: Config, name: str, top: int = 10) -> dict[str, Any]:
     cls = get_stage(name)
     config_hash = stage_config_hash(cls, config)
-    rows = run.table(name).current(cls.key, config_hash)
-    by_key = group_by(rows, cls.key)
+    rows = run.table(name).current(cls.work_key(), config_hash)
+    by_key = group_by(rows, cls.row_identity)
     counts = Counter(key_status(key_rows) for key_rows in by_key.values())
     reasons = Counter(r.get("reason") or "?" for r in rows if r.get("status") != "ok")
     stage = cls(config, run)

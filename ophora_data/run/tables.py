@@ -11,7 +11,7 @@ import json
 import os
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -113,8 +113,11 @@ def key_status(rows: list[dict[str, Any]]) -> str:
     return "ok"
 
 
-def group_by(rows: Iterable[dict[str, Any]], key: str) -> dict[Any, list[dict[str, Any]]]:
+def group_by(
+    rows: Iterable[dict[str, Any]], key: str | Callable[[dict[str, Any]], Any]
+) -> dict[Any, list[dict[str, Any]]]:
+    """Rows by a column's value, or by `key(row)` when key is a function."""
     groups: dict[Any, list[dict[str, Any]]] = {}
     for row in rows:
-        groups.setdefault(row.get(key), []).append(row)
+        groups.setdefault(key(row) if callable(key) else row.get(key), []).append(row)
     return groups

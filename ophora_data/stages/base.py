@@ -47,6 +47,17 @@ class Stage:
     def work_key(cls) -> str:
         return cls.item_key or cls.key
 
+    @classmethod
+    def hash_inputs(cls, config: Config) -> dict[str, Any]:
+        """Inputs outside the config sections that change the output (e.g. an env-selected endpoint)."""
+        return {}
+
+    @classmethod
+    def row_identity(cls, row: Row) -> Any:
+        """What a row counts under: its key, or its work item when a failure left the key empty."""
+        value = row.get(cls.key)
+        return value if value is not None else row.get(cls.work_key())
+
     def setup(self) -> None:
         """Load models here, never in __init__ (called once per worker)."""
 
@@ -74,7 +85,8 @@ class Stage:
         from ophora_data.stages.registry import get_stage, stage_config_hash
 
         upstream = get_stage(stage)
-        return self.run.table(stage).current(upstream.key, stage_config_hash(upstream, self.config))
+        # Newest part per work item: a re-processed video replaces all its old clip rows.
+        return self.run.table(stage).current(upstream.work_key(), stage_config_hash(upstream, self.config))
 
     def upstream_ok(self, stage: str) -> list[Row]:
         """One row per key whose rows are all ok (the first row of each such key)."""

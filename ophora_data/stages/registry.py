@@ -66,4 +66,7 @@ def stage_config_hash(stage: type[Stage], config: Config) -> str:
     """
     sections = {name: _hashed_section(stage, getattr(config, name)) for name in stage.config_sections}
     upstream = [stage_config_hash(get_stage(need), config) for need in stage.needs if need in stage_names()]
-    return stable_hash({"stage": stage.name, "version": stage.version, "sections": sections, "up": upstream})
+    payload = {"stage": stage.name, "version": stage.version, "sections": sections, "up": upstream}
+    if inputs := stage.hash_inputs(config):
+        payload["inputs"] = inputs
+    return stable_hash(payload)

@@ -1,0 +1,163 @@
+"""`caption`: one imperative instruction + structured attributes per clip window.
+
+An LLM behind any OpenAI-compatible endpoint when one is configured, else the embedded
+rules captioner; every row says which (`captioner`, `model`, `prompt_version`). Narration
+is de-identified again before it leaves the machine, and the instruction before it is
+stored. Rows: one caption row per clip (first), then a `confidence` check row whose bound
+(`caption.confidence`) decide/refilter can re-evaluate.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from annotation_schema import CAPTION_SCHEMA_VERSION, CaptionV1
+from ophora_data.config import Config
+from ophora_data.config.caption import CaptionConfig
+from ophora_data.models.llm import LLMClient, LLMConfigError, resolve_base_url
+from ophora_data.models.llm_cache import RequestCache
+from ophora_data.run.workdir import RunDir
+from ophora_data.stages.base import Row, Stage, StageError, check_row
+from ophora_data.text.deid import deidentify, merge_counts
+from ophora_data.text.prompt import (
+    PROMPT_VERSION,
+    build_messages,
+    cache_namespace,
+    repair_messages,
+    response_format,
+)
+from ophora_data.text.rules_captioner import RULES_VERSION, caption_rules
+
+NOT_PROCEDURAL = "not procedural narration"
+CACHE_FILE = "llm_requests.sqlite"
+
+
+def resolve_captioner(config: CaptionConfig) -> str:
+    """`auto` means the LLM when an endpoint is configured (config or OPENAI_BASE_URL), else rules."""
+    if config.captioner != "auto":
+        return config.captioner
+    return "llm" if resolve_base_url(config) else "rules"
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    caption: CaptionV1 | None
+    captioner: str
+    model: str
+    prompt_version: str
+    tokens: dict[str, int] = field(default_factory=lambda: {"prompt": 0, "completion": 0, "total": 0})
+    cache_hit: bool = False
+    error: str = ""
+    retryable: bool = False
+
+
+class CaptionStage(Stage):
+    name: ClassVar[str] = "caption"
+    needs: ClassVar[tuple[str, ...]] = ("segment",)
+    key: ClassVar[str] = "clip_id"
+    config_sections: ClassVar[tuple[str, ...]] = ("caption", "deid")
+    # Batches feed the thread pool that keeps `caption.concurrency` requests in flight.
+    batch_size: ClassVar[int] = 32
+    parallel: ClassVar[bool] = False
+
+    def __init__(self, config: Config, run: RunDir) -> None:
+        super().__init__(config, run)
+        self.captioner: str | None = None
+        self._llm: LLMClient | None = None
+
+    @classmethod
+    def hash_inputs(cls, config: Config) -> dict[str, Any]:
+        """What, outside the config sections, changes the output: which captioner and endpoint run."""
+        captioner = resolve_captioner(config.caption)
+        base_url = resolve_base_url(config.caption) if captioner == "llm" else None
+        return {"captioner": captioner, "base_url": base_url}
+
+    def setup(self) -> None:
+        self.captioner = resolve_captioner(self.config.caption)
+        if self.captioner != "llm":
+            return
+        try:
+            self._llm = LLMClient(self.config.caption, CaptionV1.model_validate, cache_namespace(),
+                                  response_format(), RequestCache(self.run.cache_dir / CACHE_FILE))
+            self._llm.check()
+        except LLMConfigError as exc:
+            raise StageError(str(exc)) from exc
+
+    def items(self) -> list[Row]:
+        return [{"clip_id": row["clip_id"], "video_id": row.get("video_id"),
+                 "narration": row.get("narration") or ""} for row in self.upstream_ok("segment")]
+
+    def process(self, item: Row) -> list[Row]:
+        return self.process_batch([item])[0]
+
+    def process_batch(self, items: list[Row]) -> list[list[Row]]:
+        if self.captioner is None:
+            self.setup()
+        if self._llm is None or len(items) <= 1:
+            return [self._rows(item, self._caption(item)) for item in items]
+        workers = min(self.config.caption.concurrency, len(items))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="caption") as pool:
+            outcomes = list(pool.map(self._caption, items))
+        return [self._rows(item, outcome) for item, outcome in zip(items, outcomes, strict=True)]
+
+    def _caption(self, item: Row) -> _Outcome:
+        narration = deidentify(item["narration"], self.config.deid).text
+        cfg = self.config.caption
+        if self._llm is None:
+            return _Outcome(caption_rules(narration, cfg.phases), "rules", "rules", RULES_VERSION)
+        result = self._llm.complete(build_messages(narration, cfg.procedure, cfg.phases), repair_messages)
+        caption = CaptionV1.model_validate(result.data) if result.data is not None else None
+        return _Outcome(caption, "llm", cfg.model, PROMPT_VERSION, result.usage.as_dict(), result.cache_hit,
+                        result.error, result.retryable)
+
+    def _rows(self, item: Row, outcome: _Outcome) -> list[Row]:
+        row: Row = {"clip_id": item["clip_id"], "video_id": item.get("video_id"),
+                    "captioner": outcome.captioner, "model": outcome.model,
+                    "prompt_version": outcome.prompt_version, "schema_version": CAPTION_SCHEMA_VERSION,
+                    "tokens": outcome.tokens, "cache_hit": outcome.cache_hit}
+        if outcome.caption is None:
+            return [{**row, "status": "failed", "reason": outcome.error, "retryable": outcome.retryable}]
+        instruction, attributes, counts = self._deidentified(outcome.caption)
+        procedural = outcome.caption.is_procedural or not self.config.caption.require_procedural
+        row.update(status="ok" if procedural else "rejected", reason="" if procedural else NOT_PROCEDURAL,
+                   instruction=instruction, attributes=attributes, deid_counts=counts)
+        check = check_row("clip_id", item["clip_id"], "confidence", outcome.caption.confidence,
+                          self.config.caption.confidence, model=outcome.model,
+                          model_revision=outcome.prompt_version, video_id=item.get("video_id"))
+        return [row, check]
+
+    def _deidentified(self, caption: CaptionV1) -> tuple[str, dict[str, Any], dict[str, int]]:
+        """The instruction and every text attribute pass de-identification before they are stored."""
+        counts: list[dict[str, int]] = []
+
+        def clean(text: str) -> str:
+            result = deidentify(text, self.config.deid)
+            counts.append(result.counts)
+            return result.text
+
+        instruction = clean(caption.instruction)
+        attributes = caption.attributes()
+        for name, value in attributes.items():
+            if isinstance(value, str):
+                attributes[name] = clean(value)
+            elif isinstance(value, list):
+                attributes[name] = [clean(v) for v in value]
+        return instruction, attributes, merge_counts(*counts)
+
+    def status_extras(self, rows: list[Row]) -> dict[str, Any]:
+        """Captioners used, LLM requests paid, cache hits and token usage of the current rows."""
+        main = [r for r in rows if r.get("captioner")]
+        tokens: Counter[str] = Counter()
+        for row in main:
+            tokens.update({k: int(v or 0) for k, v in (row.get("tokens") or {}).items()})
+        llm = [r for r in main if r.get("captioner") == "llm"]
+        extras: dict[str, Any] = {
+            "captioner": dict(Counter(r["captioner"] for r in main)),
+            "llm_requests": sum(1 for r in llm if not r.get("cache_hit")),
+            "cache_hits": sum(1 for r in llm if r.get("cache_hit")),
+            "tokens": {k: tokens.get(k, 0) for k in ("prompt", "completion", "total")},
+        }
+        return extras

@@ -1,0 +1,194 @@
+"""`transcribe`: a word-timed transcript per video, imported or from WhisperX, plus guard checks.
+
+Sources are tried in `transcribe.precedence` order: `import` (a `--transcripts DIR` file, a
+sidecar next to a local source, subtitles saved by `download`) and `asr` (WhisperX). The result
+is written in WhisperX's format to `transcripts/<video_id>.json`, also when a guard rejects it
+(kept for audit). Rows are check rows, each carrying transcript_path, transcript_source,
+language and n_words.
+
+The ASR model loads once per worker: in `setup()` when ASR comes first in the precedence (a
+missing model is then exit code 1), else on the first video that needs it, so a run whose
+videos all have transcripts to import never pays for loading Whisper. `parallel = False`: one
+model per process, on the GPU when there is one.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any, ClassVar
+
+from ophora_data.config import Config
+from ophora_data.media.audio import load_audio
+from ophora_data.media.runner import MediaError
+from ophora_data.models.whisperx_asr import ASR_EXTRA_HINT, AsrUnavailable, WhisperXAsr, missing_asr_modules
+from ophora_data.run.atomic import atomic_write_json
+from ophora_data.run.workdir import RunDir
+from ophora_data.stages.base import Row, Stage, StageError, check_row, flag_row
+from ophora_data.stages.registry import stage_names
+from ophora_data.transcripts import Transcript, TranscriptFormatError, load_transcript, transcript_candidates
+from ophora_data.transcripts.guards import GuardResult, clamp_to_duration, evaluate_guards, time_overrun
+
+
+class TranscribeStage(Stage):
+    name: ClassVar[str] = "transcribe"
+    needs: ClassVar[tuple[str, ...]] = ("probe",)
+    config_sections: ClassVar[tuple[str, ...]] = ("transcribe",)
+    parallel: ClassVar[bool] = False
+
+    def __init__(self, config: Config, run: RunDir) -> None:
+        super().__init__(config, run)
+        self._asr: WhisperXAsr | None = None
+        self._asr_error: str | None = None
+        self._detected: dict[str, str | None] = {}  # video_id -> language the ASR model detected
+
+    # Setup ------------------------------------------------------------------------------
+    def setup(self) -> None:
+        cfg = self.config.transcribe
+        if "asr" not in cfg.precedence:
+            return
+        missing = missing_asr_modules()
+        if missing:
+            self._asr_error = f"no transcript to import and ASR is not installed: {ASR_EXTRA_HINT}"
+            if "import" not in cfg.precedence:
+                raise StageError(f"transcribe: ASR needs {', '.join(missing)}: {ASR_EXTRA_HINT}")
+            return
+        self._asr = WhisperXAsr(cfg, self.run.cache_dir)
+        if cfg.precedence[0] == "asr":
+            try:
+                self._asr.load()
+            except AsrUnavailable as exc:
+                raise StageError(f"transcribe: {exc}") from exc
+
+    # Items ------------------------------------------------------------------------------
+    def items(self) -> list[Row]:
+        ingest = {r["video_id"]: r for r in self.upstream_ok("ingest")}
+        subtitles = self._download_subtitles()
+        items = []
+        for row in self.upstream_ok("probe"):
+            video_id = row["video_id"]
+            items.append({
+                "video_id": video_id, "path": row.get("path"), "duration_s": row.get("duration_s"),
+                "has_audio": bool(row.get("has_audio")),
+                "local_path": (ingest.get(video_id) or {}).get("local_path"),
+                "subtitles": subtitles.get(video_id, []),
+            })
+        return items
+
+    def _download_subtitles(self) -> dict[str, list[str]]:
+        """Subtitle files per video from the `download` table, read defensively.
+
+        Any hash's newest row counts (a download config change must not hide files that are
+        on disk), and a missing or odd table simply means no subtitles.
+        """
+        if "download" not in stage_names():
+            return {}
+        try:
+            rows = self.run.table("download").current("video_id")
+        except Exception:  # noqa: BLE001 - a table being written by another version of `download`
+            return {}
+        found: dict[str, list[str]] = {}
+        for row in rows:
+            paths = row.get("subtitles")
+            if row.get("status") == "ok" and isinstance(paths, list):
+                found.setdefault(row.get("video_id"), []).extend(str(p) for p in paths if isinstance(p, str))
+        return found
+
+    # Process ----------------------------------------------------------------------------
+    def process(self, item: Row) -> list[Row]:
+        video_id = item["video_id"]
+        audio_row = flag_row("video_id", video_id, "has_audio", item["has_audio"], "no audio stream")
+        transcript, tried = None, []
+        for source in self.config.transcribe.precedence:
+            transcript = self._import(item, tried) if source == "import" else self._transcribe(item, tried)
+            if transcript is not None:
+                break
+        if transcript is None:
+            return self._no_transcript(video_id, audio_row, tried)
+        return self._finish(item, transcript, audio_row)
+
+    def _import(self, item: Row, tried: list[str]) -> Transcript | None:
+        cfg = self.config.transcribe
+        subtitle_langs = getattr(self.config.download, "subtitle_langs", ())  # owned by `download`
+        languages = tuple(x for x in (cfg.language, *subtitle_langs) if x)
+        candidates = transcript_candidates(
+            item["video_id"], transcripts_dir=cfg.transcripts_dir, local_path=item.get("local_path"),
+            subtitles=item.get("subtitles") or [], formats=cfg.import_formats,
+            languages=tuple(dict.fromkeys(lang.split("-")[0].lower() for lang in languages)),
+        )
+        for path in candidates:
+            try:
+                return load_transcript(path)
+            except TranscriptFormatError as exc:
+                tried.append(f"import {exc}")
+        if not candidates:
+            tried.append("import: no sidecar, --transcripts file or downloaded subtitles")
+        return None
+
+    def _transcribe(self, item: Row, tried: list[str]) -> Transcript | None:
+        if not item["has_audio"]:
+            tried.append("asr: no audio stream")
+            return None
+        asr = self._loaded_asr()
+        try:
+            audio = load_audio(Path(item["path"]), expected_duration_s=item.get("duration_s"))
+        except MediaError as exc:
+            tried.append(f"asr: audio could not be decoded: {exc}")
+            return None
+        output = asr.transcribe(audio)  # an error here becomes a failed, retryable row
+        self._detected[item["video_id"]] = output.detected_language
+        return output.transcript
+
+    def _loaded_asr(self) -> WhisperXAsr:
+        """The worker's ASR, loaded on first use; a load failure is remembered, not retried per video."""
+        if self._asr is None and self._asr_error is None:
+            self.setup()  # a caller that skipped setup (a plain loop in a test)
+        if self._asr is not None and not self._asr.loaded and self._asr_error is None:
+            try:
+                self._asr.load()
+            except AsrUnavailable as exc:
+                self._asr_error = str(exc)
+        if self._asr is None or self._asr_error is not None:
+            # Failed and retryable: installing the extra or fixing the model makes a rerun work.
+            raise AsrUnavailable(self._asr_error or f"ASR unavailable: {ASR_EXTRA_HINT}")
+        return self._asr
+
+    def _no_transcript(self, video_id: str, audio_row: Row, tried: list[str]) -> list[Row]:
+        reason = "no transcript: " + "; ".join(tried)
+        row = flag_row("video_id", video_id, "transcript_available", False, reason[:500])
+        common = {"transcript_path": None, "transcript_source": None, "language": None, "n_words": 0,
+                  "retryable": False}
+        return [{**audio_row, **common}, {**row, **common}]
+
+    def _finish(self, item: Row, transcript: Transcript, audio_row: Row) -> list[Row]:
+        video_id = item["video_id"]
+        duration = item.get("duration_s")
+        overrun = time_overrun(transcript, duration)
+        transcript = clamp_to_duration(transcript, duration)
+        path = self.run.transcripts_dir / f"{video_id}.json"
+        atomic_write_json(path, transcript.to_whisperx())
+        model = self._asr.model_name if transcript.source == "asr" and self._asr else None
+        revision = self._asr.model_revision if transcript.source == "asr" and self._asr else None
+        common = {"transcript_path": str(path), "transcript_source": transcript.source,
+                  "language": transcript.language or self.config.transcribe.language,
+                  "n_words": len(transcript.words), "retryable": False}
+        cfg = self.config.transcribe
+        observed = self._detected.pop(video_id, None) or transcript.language
+        guards = evaluate_guards(transcript, overrun, cfg.language, observed, cfg.loop_max_ngram)
+        checks = [self._check_row(video_id, guard, model, revision) for guard in guards]
+        return [{**row, **common} for row in (audio_row, *checks)]
+
+    def _check_row(self, video_id: str, guard: GuardResult, model: str | None, revision: str | None) -> Row:
+        if guard.flag is not None:
+            return flag_row("video_id", video_id, guard.check, guard.flag, guard.label, model=model,
+                            model_revision=revision)
+        row = check_row("video_id", video_id, guard.check, guard.value, getattr(self.config.transcribe, guard.check),
+                        model=model, model_revision=revision)
+        if row["status"] != "ok":
+            row["reason"] = f"{guard.label}: {row['reason']}"
+        return row
+
+    def status_extras(self, rows: list[Row]) -> dict[str, Any]:
+        by_video = {r["video_id"]: r for r in rows if r.get("transcript_source")}
+        return {"sources": dict(Counter(r["transcript_source"] for r in by_video.values())),
+                "words": sum(int(r.get("n_words") or 0) for r in by_video.values())}

@@ -1,0 +1,1 @@
+"""Text processing: de-identification, sentence windows over timed words, captioning helpers."""
