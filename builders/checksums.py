@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 from ophora_data.run.atomic import atomic_write_text
+from ophora_data.run.ids import file_content_hash
 
 CHECKSUMS_FILE = "checksums.sha256"
-
-
-def file_sha256(path: Path, chunk_bytes: int = 1 << 22) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(chunk_bytes):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def release_files(folder: Path) -> list[Path]:
@@ -28,7 +20,7 @@ def release_files(folder: Path) -> list[Path]:
 
 
 def write_checksums(folder: Path) -> dict[str, str]:
-    sums = {p.relative_to(folder).as_posix(): file_sha256(p) for p in release_files(folder)}
+    sums = {p.relative_to(folder).as_posix(): file_content_hash(p) for p in release_files(folder)}
     atomic_write_text(folder / CHECKSUMS_FILE, "".join(f"{h}  {name}\n" for name, h in sums.items()))
     return sums
 
@@ -49,5 +41,5 @@ def checksum_mismatches(folder: Path) -> list[str]:
     problems = [f"missing: {name}" for name in sorted(set(expected) - actual)]
     problems += [f"not listed: {name}" for name in sorted(actual - set(expected))]
     problems += [f"changed: {name}" for name in sorted(set(expected) & actual)
-                 if file_sha256(folder / name) != expected[name]]
+                 if file_content_hash(folder / name) != expected[name]]
     return problems

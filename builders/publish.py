@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from builders.checksums import CHECKSUMS_FILE, file_sha256, read_checksums
+from builders.checksums import CHECKSUMS_FILE, read_checksums
 from builders.layout import CARD_FILE, DATA_DIRS, MANIFEST_FILE
 from ophora_data.config import Config
+from ophora_data.run.ids import file_content_hash
 from ophora_data.run.secrets import redact
 
 Echo = Callable[[str], None]
@@ -171,7 +172,7 @@ def _publish(api: Any, folder: Path, repo_id: str, config: Config, manifest: dic
     result = PublishResult(repo_id)
     pending = []
     for name in local:
-        sha = sums.get(name) or file_sha256(folder / name)
+        sha = sums.get(name) or file_content_hash(folder / name)
         (result.already_there if _same(remote.get(name), folder / name, sha) else pending).append(name)
     managed = tuple(f"{d}/" for d in DATA_DIRS.values())
     result.deleted = sorted(n for n in remote if n.startswith(managed) and n not in sums)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import numpy as np
 
-from ophora_data.media.runner import MediaError, require_tool
+from ophora_data.media.rawvideo import RawVideoEncoder
 
 WIDTH, HEIGHT, FPS = 1280, 720, 24
 
@@ -46,24 +45,9 @@ class _Scene:
 
 
 def render_video(wav_path: Path, out_path: Path, duration_s: float) -> Path:
-    """Encode frames piped from numpy plus the narration into an H.264/AAC mp4."""
-    require_tool("ffmpeg")
+    """Encode frames rendered with numpy plus the narration into an H.264/AAC mp4."""
     scene = _Scene()
-    argv = [
-        "ffmpeg",
-        "-y",
-        "-loglevel",
-        "error",
-        "-f",
-        "rawvideo",
-        "-pix_fmt",
-        "rgb24",
-        "-s",
-        f"{WIDTH}x{HEIGHT}",
-        "-r",
-        str(FPS),
-        "-i",
-        "-",
+    output = [
         "-i",
         str(wav_path),
         "-c:v",
@@ -83,15 +67,7 @@ def render_video(wav_path: Path, out_path: Path, duration_s: float) -> Path:
         "+faststart",
         str(out_path),
     ]
-    process = subprocess.Popen(argv, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert process.stdin is not None
-    try:
+    with RawVideoEncoder(WIDTH, HEIGHT, FPS, output) as encoder:
         for index in range(int(round(duration_s * FPS))):
-            process.stdin.write(scene.frame(index / FPS).tobytes())
-        process.stdin.close()
-    except BrokenPipeError:
-        pass
-    stderr = process.stderr.read().decode() if process.stderr else ""
-    if process.wait() != 0:
-        raise MediaError(f"ffmpeg could not encode the demo video: {stderr.strip()[-300:]}")
+            encoder.write(scene.frame(index / FPS))
     return out_path

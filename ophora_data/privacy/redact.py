@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from ophora_data.config.privacy import PrivacyConfig
 from ophora_data.media.frames import iter_frames
-from ophora_data.media.runner import MediaError, require_tool
+from ophora_data.media.rawvideo import RawVideoEncoder
+from ophora_data.media.runner import MediaError
 from ophora_data.privacy.boxes import Box
 from ophora_data.run.atomic import atomic_write
 
@@ -60,11 +59,8 @@ def redact_frame(frame: np.ndarray, boxes: list[Box], config: PrivacyConfig) -> 
     return out
 
 
-def _encoder_argv(source: Path, out: Path, width: int, height: int, fps: float,
-                  config: PrivacyConfig) -> list[str]:
-    return [require_tool("ffmpeg"), "-y", "-loglevel", "error",
-            "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-framerate", f"{fps:.6f}",
-            "-i", "pipe:0", "-i", str(source), "-map", "0:v:0", "-map", "1:a?", "-c:a", "copy",
+def _encoder_output(source: Path, out: Path, config: PrivacyConfig) -> list[str]:
+    return ["-i", str(source), "-map", "0:v:0", "-map", "1:a?", "-c:a", "copy",
             # yuv420p needs even sizes: crop a stray odd row/column rather than rescale the picture.
             "-vf", "crop=trunc(iw/2)*2:trunc(ih/2)*2:0:0",
             # Area chroma downsampling undoes the decoder's RGB conversion best: ~3 dB closer to the
@@ -76,37 +72,23 @@ def _encoder_argv(source: Path, out: Path, width: int, height: int, fps: float,
 
 def _encode(source: Path, out: Path, per_frame: list[list[Box]], config: PrivacyConfig) -> int:
     """Decode `source`, blur, pipe into ffmpeg writing `out`; returns the number of frames written."""
-    process: subprocess.Popen[bytes] | None = None
-    written = 0
-    with tempfile.TemporaryFile() as stderr:
-        try:
-            for batch in iter_frames(source, batch_size=16):
-                if process is None:
-                    height, width = batch.frames.shape[1:3]
-                    argv = _encoder_argv(source, out, width, height, batch.fps, config)
-                    process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                               stderr=stderr)
-                for index, frame in zip(batch.indices, batch.frames, strict=True):
-                    boxes = per_frame[index] if index < len(per_frame) else []
-                    redacted = np.ascontiguousarray(redact_frame(frame, boxes, config))
-                    process.stdin.write(redacted.tobytes())  # type: ignore[union-attr]
-                    written += 1
-            if process is None:
-                raise MediaError(f"no decodable video frames in {source.name}")
-            process.stdin.close()  # type: ignore[union-attr]
-            code = process.wait(timeout=config.timeout_s)
-        except BrokenPipeError:
-            code = process.wait(timeout=config.timeout_s) if process else -1
-        except BaseException:
-            if process is not None:
-                process.kill()
-                process.wait()
-            raise
-        if code != 0:
-            stderr.seek(0)
-            lines = [ln for ln in stderr.read().decode("utf-8", "replace").splitlines() if ln.strip()]
-            raise MediaError(f"ffmpeg encode failed: {' | '.join(lines[-3:]) or f'exit code {code}'}")
-    return written
+    encoder: RawVideoEncoder | None = None
+    try:
+        for batch in iter_frames(source, batch_size=16):
+            if encoder is None:
+                height, width = batch.frames.shape[1:3]
+                encoder = RawVideoEncoder(width, height, batch.fps, _encoder_output(source, out, config),
+                                          timeout_s=config.timeout_s)
+            for index, frame in zip(batch.indices, batch.frames, strict=True):
+                encoder.write(redact_frame(frame, per_frame[index] if index < len(per_frame) else [], config))
+        if encoder is None:
+            raise MediaError(f"no decodable video frames in {source.name}")
+        encoder.close()
+    except BaseException:
+        if encoder is not None:
+            encoder.abort()
+        raise
+    return encoder.frames_written
 
 
 def encode_redacted(source: Path, dest: Path, per_frame: list[list[Box]], config: PrivacyConfig) -> int:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import numpy as np
 
-from ophora_data.media.runner import MediaError, require_tool
+from ophora_data.media.rawvideo import RawVideoEncoder
 
 
 def sample_times(duration_s: float, frames: int, fps: float) -> list[float]:
@@ -39,26 +38,11 @@ def resize_crop(video, height: int, width: int):  # (F, C, H, W) uint8 -> (F, C,
 
 
 def write_mp4(frames: np.ndarray, path: Path, fps: float) -> Path:
-    """(F, H, W, 3) uint8 RGB -> H.264 mp4 at exactly `fps`, every frame kept."""
-    require_tool("ffmpeg")
+    """(F, H, W, 3) uint8 RGB -> H.264 mp4 at exactly `fps`, every frame kept, written atomically."""
     count, height, width, _ = frames.shape
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.partial.mp4")
-    argv = [
-        "ffmpeg",
-        "-y",
-        "-loglevel",
-        "error",
-        "-f",
-        "rawvideo",
-        "-pix_fmt",
-        "rgb24",
-        "-s",
-        f"{width}x{height}",
-        "-r",
-        f"{fps}",
-        "-i",
-        "-",
+    output = [
         "-c:v",
         "libx264",
         "-preset",
@@ -71,11 +55,16 @@ def write_mp4(frames: np.ndarray, path: Path, fps: float) -> Path:
         "pad=ceil(iw/2)*2:ceil(ih/2)*2",
         "-frames:v",
         str(count),
+        "-f",
+        "mp4",
         str(tmp),
     ]
-    done = subprocess.run(argv, input=np.ascontiguousarray(frames).tobytes(), capture_output=True, check=False)
-    if done.returncode != 0:
+    try:
+        with RawVideoEncoder(width, height, fps, output) as encoder:
+            for frame in frames:
+                encoder.write(frame)
+    except BaseException:
         tmp.unlink(missing_ok=True)
-        raise MediaError(f"ffmpeg could not write {path.name}: {done.stderr.decode()[-300:]}")
+        raise
     tmp.replace(path)
     return path
