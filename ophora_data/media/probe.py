@@ -17,7 +17,7 @@ _KNOWN_ERRORS = (
 )
 
 
-def _fps(stream: dict[str, Any]) -> float | None:
+def stream_fps(stream: dict[str, Any]) -> float | None:
     for key in ("avg_frame_rate", "r_frame_rate"):
         try:
             value = Fraction(stream.get(key) or "0/0")
@@ -28,12 +28,13 @@ def _fps(stream: dict[str, Any]) -> float | None:
     return None
 
 
-def _rotation(stream: dict[str, Any]) -> int:
+def stream_rotation(stream: dict[str, Any]) -> int:
     for side in stream.get("side_data_list") or []:
         if "rotation" in side:
-            return int(float(side["rotation"])) % 360
+            return int(round(float(side["rotation"]))) % 360
     rotate = (stream.get("tags") or {}).get("rotate")
-    return int(float(rotate)) % 360 if rotate else 0
+    # The legacy tag counts clockwise; the display matrix (and this field) counter-clockwise.
+    return int(-float(rotate)) % 360 if rotate else 0
 
 
 def probe_file(path: Path, timeout_s: float = 60.0) -> dict[str, Any]:
@@ -63,14 +64,14 @@ def probe_file(path: Path, timeout_s: float = 60.0) -> dict[str, Any]:
         raise MediaError("no readable duration (truncated or corrupt file)")
     return {
         "duration_s": duration,
-        "fps": _fps(video),
+        "fps": stream_fps(video),
         "width": int(video.get("width") or 0),
         "height": int(video.get("height") or 0),
         "codec": video.get("codec_name"),
         "pix_fmt": video.get("pix_fmt"),
         "has_audio": audio is not None,
         "audio_codec": audio.get("codec_name") if audio else None,
-        "rotation": _rotation(video),
+        "rotation": stream_rotation(video),
         "nb_frames": int(video["nb_frames"]) if str(video.get("nb_frames", "")).isdigit() else None,
         "size_bytes": size,
         "container": (info.get("format") or {}).get("format_name"),

@@ -1,0 +1,130 @@
+"""`quality`: check rows per cut clip: resolution, duration, temporal dynamics, black and frozen frames.
+
+Every check stores its measured value, so `decide`/`refilter` can apply new bounds later
+without decoding anything. The two decoders (PySceneDetect for content change, ffmpeg for
+black/frozen spans) run at the same time: one in a thread waiting on ffmpeg.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import ClassVar
+
+from ophora_data.media.detect import StillSpans, still_spans
+from ophora_data.media.runner import MediaError, tool_version
+from ophora_data.media.scenes import Dynamics, temporal_dynamics
+from ophora_data.stages.base import Row, Stage, check_row
+
+SCENE_MODEL = "PySceneDetect ContentDetector"
+
+
+class QualityStage(Stage):
+    name: ClassVar[str] = "quality"
+    needs: ClassVar[tuple[str, ...]] = ("cut",)
+    key: ClassVar[str] = "clip_id"
+    config_sections: ClassVar[tuple[str, ...]] = ("quality",)
+
+    def items(self) -> list[Row]:
+        return [
+            {
+                "clip_id": row["clip_id"],
+                "video_id": row.get("video_id"),
+                "path": str(self._path(row)),
+                "width": row.get("width"),
+                "height": row.get("height"),
+                "duration_s": row.get("duration_s"),
+            }
+            for row in self.upstream_ok("cut")
+        ]
+
+    def _path(self, row: Row) -> Path:
+        path = Path(row.get("path") or self.run.clip(row["clip_id"]))
+        return path if path.is_absolute() else self.run.root / path
+
+    def process(self, item: Row) -> list[Row]:
+        clip_id, path = item["clip_id"], Path(item["path"])
+        if not path.exists():
+            return [{"clip_id": clip_id, "status": "failed", "reason": f"clip file missing: {path.name}"}]
+        try:
+            dynamics, spans = self.measure(path, float(item.get("duration_s") or 0.0))
+        except MediaError as exc:
+            return [{"clip_id": clip_id, "status": "failed", "reason": str(exc), "retryable": False}]
+        return self.size_checks(item) + self.motion_checks(clip_id, dynamics, spans)
+
+    def measure(self, path: Path, duration_s: float) -> tuple[Dynamics, StillSpans]:
+        cfg = self.config.quality
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            stills = pool.submit(
+                still_spans,
+                path,
+                duration_s,
+                cfg.black_pixel_threshold,
+                cfg.black_picture_ratio,
+                cfg.freeze_noise_db,
+                cfg.freeze_min_s,
+                cfg.timeout_s,
+            )
+            dynamics = temporal_dynamics(path, cfg.scene_threshold, cfg.scene_min_len_frames)
+            return dynamics, stills.result()
+
+    def size_checks(self, item: Row) -> list[Row]:
+        cfg, clip_id = self.config.quality, item["clip_id"]
+        return [
+            check_row("clip_id", clip_id, name, _number(item.get(name)), getattr(cfg, name))
+            for name in ("width", "height", "duration_s")
+        ]
+
+    def motion_checks(self, clip_id: str, dynamics: Dynamics, spans: StillSpans) -> list[Row]:
+        import scenedetect
+
+        cfg, ffmpeg = self.config.quality, tool_version("ffmpeg")
+        scene = {"model": SCENE_MODEL, "model_revision": scenedetect.__version__}
+        return [
+            check_row(
+                "clip_id",
+                clip_id,
+                "scene_cuts",
+                dynamics.scene_cuts,
+                cfg.scene_cuts,
+                **scene,
+                frames_analysed=dynamics.frames,
+            ),
+            check_row(
+                "clip_id",
+                clip_id,
+                "content_change_mean",
+                dynamics.content_change_mean,
+                cfg.content_change_mean,
+                **scene,
+                content_change_p95=dynamics.content_change_p95,
+                content_change_max=dynamics.content_change_max,
+            ),
+            check_row(
+                "clip_id",
+                clip_id,
+                "black_fraction",
+                spans.black_fraction,
+                cfg.black_fraction,
+                model="ffmpeg blackdetect",
+                model_revision=ffmpeg,
+                spans=[list(s) for s in spans.black],
+            ),
+            check_row(
+                "clip_id",
+                clip_id,
+                "frozen_fraction",
+                spans.frozen_fraction,
+                cfg.frozen_fraction,
+                model="ffmpeg freezedetect",
+                model_revision=ffmpeg,
+                spans=[list(s) for s in spans.frozen],
+            ),
+        ]
+
+
+def _number(value: object) -> float | None:
+    try:
+        return None if value is None else float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
