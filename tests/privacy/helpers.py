@@ -34,9 +34,12 @@ def image_sequence_video(frames_dir: Path, out: Path, fps: int = 10) -> Path:
 
 
 def read_rgb(path: Path) -> np.ndarray:
-    import cv2
+    # Pillow, not cv2.imread: once other libraries bundling their own libpng/zlib are loaded
+    # (as in the full suite), OpenCV's PNG reader can fail with "bad parameters to zlib".
+    from PIL import Image
 
-    return cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+    with Image.open(path) as image:
+        return np.asarray(image.convert("RGB"))
 
 
 def outside_mask(shape: tuple[int, ...], boxes: list[Box], margin: int = 8) -> np.ndarray:
