@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -44,8 +45,25 @@ class _Scene:
         return np.clip(image, 0, 255).astype(np.uint8)
 
 
-def render_video(wav_path: Path, out_path: Path, duration_s: float) -> Path:
-    """Encode frames rendered with numpy plus the narration into an H.264/AAC mp4."""
+@dataclass(frozen=True)
+class TextOverlay:
+    """Burned-in text (a patient label, a timestamp) shown from `start` to `end` seconds."""
+
+    text: str
+    start: float
+    end: float
+
+
+def _burn_in(frame: np.ndarray, text: str) -> np.ndarray:
+    import cv2
+
+    out = frame.copy()
+    cv2.putText(out, text, (40, HEIGHT - 30), cv2.FONT_HERSHEY_SIMPLEX, 1.1, (255, 255, 255), 2, cv2.LINE_AA)
+    return out
+
+
+def render_video(wav_path: Path, out_path: Path, duration_s: float, overlays: tuple[TextOverlay, ...] = ()) -> Path:
+    """Encode frames rendered with numpy (plus burned-in overlays) and the narration into an H.264/AAC mp4."""
     scene = _Scene()
     output = [
         "-i",
@@ -69,5 +87,10 @@ def render_video(wav_path: Path, out_path: Path, duration_s: float) -> Path:
     ]
     with RawVideoEncoder(WIDTH, HEIGHT, FPS, output) as encoder:
         for index in range(int(round(duration_s * FPS))):
-            encoder.write(scene.frame(index / FPS))
+            t = index / FPS
+            frame = scene.frame(t)
+            for overlay in overlays:
+                if overlay.start <= t < overlay.end:
+                    frame = _burn_in(frame, overlay.text)
+            encoder.write(frame)
     return out_path
