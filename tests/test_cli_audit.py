@@ -7,7 +7,6 @@ import importlib
 import io
 import json
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,17 +19,11 @@ from ophora_data.run.workdir import RunDir
 from ophora_data.stages.base import Stage
 from ophora_data.stages.decide import DecideStage
 from ophora_data.stages.registry import get_stage
-from tests.audit.fakerun import build_run, install_stand_ins, standard_clips
+from tests.audit.fakerun import build_run, standard_clips
 from tests.conftest import make_config
 
 runner = CliRunner()
 
-
-@pytest.fixture(autouse=True)
-def _stages(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    install_stand_ins(monkeypatch)
-    yield
-    get_stage.cache_clear()
 
 
 @pytest.fixture

@@ -11,8 +11,6 @@ from builders import publish as publish_module
 from cli import app
 from tests.builders.runfactory import (
     default_specs,
-    install_identifier_finder,
-    install_stand_ins,
     make_release_run,
     release_config,
 )
@@ -21,11 +19,6 @@ from tests.helpers.fake_hub import FakeHfApi
 runner = CliRunner()
 TOKEN = "hf_" + "Zt5mQ2wX8pL4nR7vB1cK9dF3gH6jS0aE"
 
-
-@pytest.fixture(autouse=True)
-def _stages_and_deid(monkeypatch: pytest.MonkeyPatch) -> None:
-    install_stand_ins(monkeypatch)
-    install_identifier_finder(monkeypatch)
 
 
 def test_build_publish_export(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from ophora_data.config.base import Section
@@ -10,3 +12,5 @@ class RunConfig(Section):
 
     workers: int = Field(1, ge=1, description="parallel worker processes for CPU stages")
     flush_every: int = Field(64, ge=1, description="rows are committed to a part file every N items")
+    executor: Literal["local", "ray"] = Field("local", description="process pool here, or Ray actors")
+    ray_address: str | None = Field(None, description="join this Ray cluster; None starts a local one")

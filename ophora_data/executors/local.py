@@ -162,6 +162,11 @@ def _execute(stage: Stage, batches: list[list[Row]], workers: int) -> Iterator[l
         for batch in batches:
             yield safe_process_batch(stage, batch)
         return
+    if stage.config.run.executor == "ray":
+        from ophora_data.executors.ray_executor import execute_on_ray
+
+        yield from execute_on_ray(stage, batches, workers)
+        return
     init_args = (type(stage).name, stage.config.model_dump(mode="json"), str(stage.run.root))
     with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=init_args) as pool:
         yield from pool.map(_work, batches)

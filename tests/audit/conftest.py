@@ -1,24 +1,14 @@
-"""Fixtures of the audit tests: stand-in stages while others are absent, a decided run with media."""
+"""Fixtures of the audit tests: a decided run with media."""
 
 from __future__ import annotations
-
-from collections.abc import Iterator
 
 import pytest
 
 from ophora_data.executors.local import RunOptions, run_stage
 from ophora_data.run.workdir import RunDir
 from ophora_data.stages.decide import DecideStage
-from ophora_data.stages.registry import get_stage
-from tests.audit.fakerun import build_run, install_stand_ins, standard_clips
+from tests.audit.fakerun import build_run, standard_clips
 from tests.conftest import MakeVideo, make_config
-
-
-@pytest.fixture(autouse=True)
-def _stages(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    install_stand_ins(monkeypatch)
-    yield
-    get_stage.cache_clear()
 
 
 @pytest.fixture

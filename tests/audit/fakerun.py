@@ -1,67 +1,20 @@
 """Crafted run directories for the audit tests: rows of every stage under the right config hashes.
 
 Rows are written with `stage_config_hash(get_stage(name), config)`, exactly what decide and
-the audit commands look for. While another stage module (segment, caption, cut, quality,
-score, privacy, download, transcribe) is not present or does not import yet, `stand_in_stages`
-registers a minimal stand-in class under its import path (name, needs, key, config_sections)
-so the hash chain still exists; with the real module present, the real class is used.
+the audit commands look for.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.machinery
 import shutil
-import sys
-import types
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from ophora_data.config import Config
 from ophora_data.run.workdir import RunDir
-from ophora_data.stages.base import Stage, check_row, flag_row
-from ophora_data.stages.registry import PIPELINE, get_stage, stage_config_hash
-
-# Guessed shapes of the stages other helpers are writing (used only when theirs is absent).
-STAND_INS: dict[str, tuple[tuple[str, ...], str, str | None]] = {
-    "download": (("ingest",), "video_id", None),
-    "transcribe": (("probe",), "video_id", None),
-    "segment": (("transcribe",), "clip_id", "video_id"),
-    "caption": (("segment",), "clip_id", None),
-    "cut": (("segment", "caption"), "clip_id", "video_id"),
-    "quality": (("cut",), "clip_id", None),
-    "score": (("cut", "caption"), "clip_id", None),
-    "privacy": (("cut",), "clip_id", None),
-}
-
-
-def _stand_in(name: str) -> type[Stage]:
-    needs, key, item_key = STAND_INS[name]
-    attrs = {"name": name, "needs": needs, "key": key, "item_key": item_key, "config_sections": (name,)}
-    return type(f"StandIn{name.title()}Stage", (Stage,), attrs)
-
-
-def install_stand_ins(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Register stand-ins for absent/broken stage modules; returns the stand-in names."""
-    installed = []
-    paths = dict(PIPELINE)
-    for name in STAND_INS:
-        module_name, _, class_name = paths[name].partition(":")
-        try:
-            getattr(importlib.import_module(module_name), class_name)
-            continue
-        except Exception:  # noqa: BLE001 - absent or mid-development: use the stand-in
-            pass
-        module = types.ModuleType(module_name)
-        module.__spec__ = importlib.machinery.ModuleSpec(module_name, None)
-        setattr(module, class_name, _stand_in(name))
-        monkeypatch.setitem(sys.modules, module_name, module)
-        installed.append(name)
-    get_stage.cache_clear()
-    return installed
+from ophora_data.stages.base import check_row, flag_row
+from ophora_data.stages.registry import get_stage, stage_config_hash
 
 
 @dataclass

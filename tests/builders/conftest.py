@@ -7,13 +7,7 @@ from pathlib import Path
 import pytest
 
 from ophora_data.run.workdir import RunDir
-from tests.builders.runfactory import install_identifier_finder, install_stand_ins, make_release_run, release_config
-
-
-@pytest.fixture(autouse=True)
-def _stages_and_deid(monkeypatch: pytest.MonkeyPatch) -> None:
-    install_stand_ins(monkeypatch)
-    install_identifier_finder(monkeypatch)
+from tests.builders.runfactory import make_release_run, release_config
 
 
 @pytest.fixture

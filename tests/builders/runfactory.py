@@ -1,78 +1,20 @@
 """A run directory made by a test for the release builder: tiny generated clips + crafted rows.
 
 Rows are written under `stage_config_hash(get_stage(name), config)`, exactly what `build`
-reads. Stage modules other helpers are still writing (caption, cut, quality, privacy, ...)
-may be absent or not importable yet: `install_stand_ins` registers a minimal stand-in class
-under the missing import path so the hash chain exists; the real class is used when present.
-`ophora_data.text.deid.find_identifiers` is used when importable, else a small fake.
+reads.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.machinery
-import re
 import subprocess
-import sys
-import types
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from ophora_data.config import Bound, Config, resolve_config
 from ophora_data.run.workdir import RunDir
-from ophora_data.stages.base import Stage, check_row, flag_row
-from ophora_data.stages.registry import PIPELINE, get_stage, stage_config_hash
-
-# needs, key of the stages as DEVELOPING.md describes them (used only while a module is absent).
-STAND_INS: dict[str, tuple[tuple[str, ...], str]] = {
-    "download": (("ingest",), "video_id"),
-    "transcribe": (("probe",), "video_id"),
-    "segment": (("transcribe",), "clip_id"),
-    "caption": (("segment",), "clip_id"),
-    "cut": (("segment",), "clip_id"),
-    "quality": (("cut",), "clip_id"),
-    "score": (("cut", "caption"), "clip_id"),
-    "privacy": (("cut",), "clip_id"),
-    "decide": (("segment", "caption", "cut", "quality", "score", "privacy"), "clip_id"),
-}
-
-
-def install_stand_ins(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    installed = []
-    paths = dict(PIPELINE)
-    for name, (needs, key) in STAND_INS.items():
-        module_name, _, class_name = paths[name].partition(":")
-        try:
-            getattr(importlib.import_module(module_name), class_name)
-            continue
-        except Exception:  # noqa: BLE001 - absent or mid-development elsewhere: use the stand-in
-            pass
-        module = types.ModuleType(module_name)
-        module.__spec__ = importlib.machinery.ModuleSpec(module_name, None)
-        attrs = {"name": name, "needs": needs, "key": key, "config_sections": (name,)}
-        setattr(module, class_name, type(f"StandIn{name.title()}", (Stage,), attrs))
-        monkeypatch.setitem(sys.modules, module_name, module)
-        installed.append(name)
-    get_stage.cache_clear()
-    return installed
-
-
-_FAKE_PATTERNS = {"name": re.compile(r"\bDr\.? [A-Z][a-z]+"), "date": re.compile(r"\b\d{1,2}/\d{1,2}/\d{2,4}\b")}
-
-
-def fake_find_identifiers(text: str) -> dict[str, int]:
-    return {kind: len(p.findall(text)) for kind, p in _FAKE_PATTERNS.items() if p.findall(text)}
-
-
-def install_identifier_finder(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Use the real de-identification matcher when it imports, else the fake above."""
-    try:
-        importlib.import_module("ophora_data.text.deid").find_identifiers  # noqa: B018
-    except Exception:  # noqa: BLE001
-        monkeypatch.setattr("builders.guards.load_identifier_finder", lambda: fake_find_identifiers)
+from ophora_data.stages.base import check_row, flag_row
+from ophora_data.stages.registry import get_stage, stage_config_hash
 
 
 @dataclass

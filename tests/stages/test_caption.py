@@ -20,7 +20,7 @@ from ophora_data.text.prompt import PROMPT_VERSION
 from ophora_data.text.rules_captioner import RULES_VERSION
 from tests.conftest import make_config
 from tests.helpers.fake_llm_server import FakeLLMServer, Fault, default_caption
-from tests.stages.test_segment import add_transcripts, demo_transcript, transcribe_stage  # noqa: F401
+from tests.stages.test_segment import add_transcripts, demo_transcript
 
 QUIET = RunOptions(progress=False)
 CHITCHAT = "Thanks for watching, and please subscribe to the channel."

@@ -3,25 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-
-import pytest
 
 from ophora_data.audit.decisions import decide_clip, reason_key
 from ophora_data.audit.decisionsets import load_decisions, read_decision_set
 from ophora_data.executors.local import RunOptions, run_stage
 from ophora_data.run.workdir import RunDir
 from ophora_data.stages.decide import DecideStage
-from ophora_data.stages.registry import get_stage
-from tests.audit.fakerun import Clip, build_run, clip_rows, install_stand_ins, standard_clips
+from tests.audit.fakerun import Clip, build_run, clip_rows, standard_clips
 from tests.conftest import make_config
-
-
-@pytest.fixture(autouse=True)
-def _stages(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    install_stand_ins(monkeypatch)
-    yield
-    get_stage.cache_clear()
 
 
 def _decide(run: RunDir, *sets: str) -> dict[str, dict]:

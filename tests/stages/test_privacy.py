@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 from pathlib import Path
@@ -16,7 +15,7 @@ from ophora_data.privacy.boxes import ClipDetections
 from ophora_data.privacy.detectors import HaarFaceDetector
 from ophora_data.run.workdir import RunDir
 from ophora_data.stages import registry
-from ophora_data.stages.base import Stage, StageError
+from ophora_data.stages.base import StageError
 from ophora_data.stages.privacy import PrivacyStage
 from ophora_data.stages.registry import stage_config_hash
 from tests.conftest import make_config
@@ -25,21 +24,6 @@ from tests.privacy.helpers import image_sequence_video, outside_mask, psnr, ssim
 ASTRONAUT = "nonsurgical/face_astronaut_eileen_collins_skimage.png"
 FIGURE = "surgical/cataract1k_fig4_irregularities_timestamped_frames.png"
 FILM = "nonsurgical/people_silent_film_moviepy_chaplin.mp4"
-
-
-class _CutStandIn(Stage):
-    """Stands in for `cut` if its module is absent from a checkout (same name, key, sections)."""
-
-    name = "cut"
-    key = "clip_id"
-    config_sections = ("cut",)
-
-
-@pytest.fixture(autouse=True)
-def cut_stage(monkeypatch: pytest.MonkeyPatch) -> None:
-    if importlib.util.find_spec("ophora_data.stages.cut") is None:
-        real = registry.get_stage
-        monkeypatch.setattr(registry, "get_stage", lambda name: _CutStandIn if name == "cut" else real(name))
 
 
 def add_cut(run: RunDir, config: Config, clip_id: str, path: Path | None = None) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 
@@ -15,32 +15,12 @@ from ophora_data.run import tables
 from ophora_data.run.status import stage_status
 from ophora_data.run.workdir import RunDir
 from ophora_data.stages import registry
-from ophora_data.stages.base import Stage
 from ophora_data.stages.segment import SegmentStage
 from tests.conftest import make_config
 from tests.text.timed_text import timed_transcript
 
 QUIET = RunOptions(progress=False)
 WHISPERX = "asr/whisperx_pr1119_example.reference_whisperx.json"
-
-
-@pytest.fixture(autouse=True)
-def transcribe_stage(monkeypatch: pytest.MonkeyPatch) -> type[Stage]:
-    """The real transcribe stage when present; else a stand-in with its name, key and sections."""
-    try:
-        return registry.get_stage("transcribe")
-    except ImportError:
-        pass
-
-    class TranscribeStandIn(Stage):
-        name: ClassVar[str] = "transcribe"
-        needs: ClassVar[tuple[str, ...]] = ("probe",)
-        config_sections: ClassVar[tuple[str, ...]] = ("transcribe",)
-
-    real = registry.get_stage
-    monkeypatch.setattr(registry, "get_stage",
-                        lambda name: TranscribeStandIn if name == "transcribe" else real(name))
-    return TranscribeStandIn
 
 
 def add_transcripts(run: RunDir, config: Config, transcripts: dict[str, dict[str, Any] | Path]) -> None:
