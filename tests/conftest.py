@@ -49,9 +49,35 @@ def make_config(*overrides: str) -> Config:
 MakeVideo = Callable[..., Path]
 
 
+def generate_video(
+    out: Path,
+    duration: float = 3.0,
+    size: str = "320x240",
+    fps: int = 25,
+    audio: bool = True,
+    extra: list[str] | None = None,
+) -> Path:
+    """A small H.264 test video from ffmpeg lavfi (testsrc2, plus a sine tone when `audio`)."""
+    argv = [
+        "ffmpeg",
+        "-y",
+        "-loglevel",
+        "error",
+        "-f",
+        "lavfi",
+        "-i",
+        f"testsrc2=size={size}:rate={fps}:duration={duration}",
+    ]
+    if audio:
+        argv += ["-f", "lavfi", "-i", f"sine=frequency=440:duration={duration}", "-c:a", "aac", "-shortest"]
+    argv += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", *(extra or []), str(out)]
+    subprocess.run(argv, check=True)
+    return out
+
+
 @pytest.fixture
 def make_video(tmp_path: Path) -> MakeVideo:
-    """Generate a small H.264 test video with ffmpeg lavfi (testsrc2 + optional sine audio)."""
+    """`make_video(name, duration=..., size=..., fps=..., audio=..., extra=[...])` in the test's tmp dir."""
 
     def _make(
         name: str = "video.mp4",
@@ -61,21 +87,6 @@ def make_video(tmp_path: Path) -> MakeVideo:
         audio: bool = True,
         extra: list[str] | None = None,
     ) -> Path:
-        out = tmp_path / name
-        argv = [
-            "ffmpeg",
-            "-y",
-            "-loglevel",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            f"testsrc2=size={size}:rate={fps}:duration={duration}",
-        ]
-        if audio:
-            argv += ["-f", "lavfi", "-i", f"sine=frequency=440:duration={duration}", "-c:a", "aac", "-shortest"]
-        argv += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", *(extra or []), str(out)]
-        subprocess.run(argv, check=True)
-        return out
+        return generate_video(tmp_path / name, duration, size, fps, audio, extra)
 
     return _make

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 from tqdm import tqdm
 
 from ophora_data import __version__
@@ -52,9 +54,34 @@ def load_pipeline(settings: SampleSettings, device: str):
     return pipe.to(device)
 
 
+def render(
+    pipe: Any,
+    prompts: list[str],
+    generators: list[Any],
+    frames: int,
+    height: int,
+    width: int,
+    steps: int,
+    guidance_scale: float,
+) -> list[np.ndarray]:
+    """Generate one (F, H, W, 3) uint8 video per prompt with a CogVideoX pipeline."""
+    videos = pipe(
+        prompt=prompts,
+        num_frames=frames,
+        height=height,
+        width=width,
+        num_inference_steps=steps,
+        guidance_scale=guidance_scale,
+        generator=generators,
+        output_type="np",
+        # The text length the transformer was built for (226 for the released CogVideoX models).
+        max_sequence_length=pipe.transformer.config.max_text_seq_length,
+    ).frames
+    return [(np.clip(video, 0, 1) * 255).round().astype(np.uint8) for video in videos]
+
+
 def sample(prompts: list[Prompt], settings: SampleSettings, out_dir: Path, device: str = "auto") -> list[Path]:
     require_tune_extra()
-    import numpy as np
     import torch
 
     device = resolve_device(device)
@@ -63,22 +90,18 @@ def sample(prompts: list[Prompt], settings: SampleSettings, out_dir: Path, devic
     for start in tqdm(range(0, len(prompts), settings.batch), desc="sample", unit="batch"):
         chunk = prompts[start : start + settings.batch]
         generators = [torch.Generator(device=device).manual_seed(settings.seed + start + i) for i in range(len(chunk))]
-        videos = pipe(
-            prompt=[p.text for p in chunk],
-            num_frames=settings.frames,
-            height=settings.height,
-            width=settings.width,
-            num_inference_steps=settings.steps,
-            guidance_scale=settings.guidance_scale,
-            generator=generators,
-            output_type="np",
-            # The text length the transformer was built for (226 for the released CogVideoX models).
-            max_sequence_length=pipe.transformer.config.max_text_seq_length,
-        ).frames
+        videos = render(
+            pipe,
+            [p.text for p in chunk],
+            generators,
+            settings.frames,
+            settings.height,
+            settings.width,
+            settings.steps,
+            settings.guidance_scale,
+        )
         for offset, (prompt, frames) in enumerate(zip(chunk, videos, strict=True)):
-            path = write_mp4(
-                (np.clip(frames, 0, 1) * 255).round().astype(np.uint8), out_dir / f"{prompt.id}.mp4", settings.fps
-            )
+            path = write_mp4(frames, out_dir / f"{prompt.id}.mp4", settings.fps)
             sidecar = {
                 **asdict(settings),
                 "prompt": prompt.text,

@@ -7,13 +7,13 @@ from typing import Any
 
 from ophora_data.config.tune import TuneConfig
 from ophora_data.tuning.components import Components
+from ophora_data.tuning.sample import render
 from ophora_data.tuning.video import write_mp4
 
 
 def render_validation(
     components: Components, transformer: Any, cfg: TuneConfig, out_dir: Path, step: int, device: str
 ) -> list[Path]:
-    import numpy as np
     import torch
     from diffusers import CogVideoXDPMScheduler, CogVideoXPipeline
 
@@ -30,18 +30,17 @@ def render_validation(
     with torch.no_grad():
         for index, prompt in enumerate(cfg.validation_prompts):
             generator = torch.Generator(device=device).manual_seed(cfg.seed)
-            frames = pipe(
-                prompt=prompt,
-                num_frames=cfg.frames,
-                height=cfg.height,
-                width=cfg.width,
-                num_inference_steps=cfg.validation_inference_steps,
-                guidance_scale=cfg.guidance_scale,
-                generator=generator,
-                output_type="np",
-                max_sequence_length=cfg.max_text_length,
-            ).frames[0]
+            (video,) = render(
+                pipe,
+                [prompt],
+                [generator],
+                cfg.frames,
+                cfg.height,
+                cfg.width,
+                cfg.validation_inference_steps,
+                cfg.guidance_scale,
+            )
             path = out_dir / "validation" / f"step-{step:06d}" / f"{index:02d}.mp4"
-            written.append(write_mp4((np.clip(frames, 0, 1) * 255).round().astype(np.uint8), path, cfg.fps))
+            written.append(write_mp4(video, path, cfg.fps))
     transformer.train()
     return written

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
 import tarfile
 from pathlib import Path
+
+from tests.conftest import generate_video
 
 README = """---
 configs:
@@ -24,27 +25,7 @@ configs:
 
 
 def tiny_clip(path: Path, seconds: float = 2.0, size: str = "48x32", fps: int = 8) -> bytes:
-    subprocess.run(
-        [
-            "ffmpeg",
-            "-y",
-            "-loglevel",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            f"testsrc2=size={size}:rate={fps}:duration={seconds}",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-pix_fmt",
-            "yuv420p",
-            str(path),
-        ],
-        check=True,
-    )
-    return path.read_bytes()
+    return generate_video(path, seconds, size, fps, audio=False).read_bytes()
 
 
 def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
