@@ -102,5 +102,5 @@ def print_status(status: dict[str, dict]) -> None:
         )
     out.print(table)
     for stage, info in status.items():
-        if info.get("extras"):
+        if info.get("extras") and info["ok"] + info["rejected"] + info["failed"]:
             out.print(f"{stage}: " + ", ".join(f"{k}={v}" for k, v in info["extras"].items()), highlight=False)
