@@ -11,12 +11,12 @@ Reason strings have stable prefixes so they group well (`reason_key`):
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from ophora_data.config import Bound, Config
+from ophora_data.stages.base import config_bound, numeric
 
 Row = dict[str, Any]
 
@@ -59,17 +59,6 @@ def bound_text(bound: Bound) -> str:
     if bound.op == "between":
         return f"[{bound.min:g}, {bound.max:g}]"
     return f"{bound.op} {bound.threshold:g}" if bound.threshold is not None else "(no bound)"
-
-
-def config_bound(config: Config, stage: str, check: str) -> Bound | None:
-    bound = getattr(getattr(config, stage, None), check, None)
-    return bound if isinstance(bound, Bound) else None
-
-
-def numeric(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return None if math.isnan(value) else float(value)
 
 
 def evaluate_check(stage: str, row: Row, config: Config) -> tuple[bool, str]:

@@ -11,11 +11,12 @@ import difflib
 from pathlib import Path
 from typing import Any
 
-from ophora_data.audit.decisions import CHECK_STAGES, bound_text, config_bound, evaluate_check
+from ophora_data.audit.decisions import CHECK_STAGES, bound_text, evaluate_check
 from ophora_data.audit.decisionsets import DecisionEvidence, active_decision_set_id, load_decisions
 from ophora_data.audit.paths import run_path
 from ophora_data.config import Config
 from ophora_data.run.workdir import RunDir
+from ophora_data.stages.base import config_bound
 
 Row = dict[str, Any]
 # Bookkeeping columns every row has; left out of the per-stage details.

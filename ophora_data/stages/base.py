@@ -8,6 +8,7 @@ and `retryable`. Checks write one row per check (see `check_row`).
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar
 
 from ophora_data.config import Bound, Config
@@ -89,12 +90,41 @@ class Stage:
         return self.run.table(stage).current(upstream.work_key(), stage_config_hash(upstream, self.config))
 
     def upstream_ok(self, stage: str) -> list[Row]:
-        """One row per key whose rows are all ok (the first row of each such key)."""
+        """One row per key whose rows are all ok under today's bounds (the first row of each such key)."""
         from ophora_data.run.tables import group_by
         from ophora_data.stages.registry import get_stage
 
         groups = group_by(self.upstream_rows(stage), get_stage(stage).key)
-        return [rows[0] for rows in groups.values() if key_status(rows) == "ok"]
+        return [rows[0] for rows in groups.values() if self.upstream_status(stage, rows) == "ok"]
+
+    def upstream_status(self, stage: str, rows: list[Row]) -> str:
+        """A key's status with its check rows re-judged against the current config's bounds.
+
+        Thresholds are not part of stage hashes, so a stored status may predate a new bound:
+        gating on the stored value keeps downstream stages consistent with `decide`.
+        """
+        return key_status([{"status": current_status(stage, row, self.config)} for row in rows])
+
+
+def config_bound(config: Config, stage: str, check: str) -> Bound | None:
+    """The Bound that judges `check` of `stage` (config.<stage>.<check>), if there is one."""
+    bound = getattr(getattr(config, stage, None), check, None)
+    return bound if isinstance(bound, Bound) else None
+
+
+def numeric(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return None if math.isnan(value) else float(value)
+
+
+def current_status(stage: str, row: Row, config: Config) -> str:
+    """A row's status with a numeric check re-evaluated under the config's current bound."""
+    bound = config_bound(config, stage, row["check"]) if row.get("check") else None
+    value = numeric(row.get("value"))
+    if row.get("status") == "failed" or bound is None or value is None:
+        return row.get("status") or "failed"
+    return "ok" if bound.accepts(value) else "rejected"
 
 
 def check_row(

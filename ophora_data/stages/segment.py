@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from ophora_data.run.ids import clip_id
-from ophora_data.run.tables import group_by, key_status
+from ophora_data.run.tables import group_by
 from ophora_data.stages.base import Row, Stage, StageError
 from ophora_data.text.deid import DeidError, DeidResult, deidentify_words, load_ner, merge_counts
 from ophora_data.text.sentences import SentencizerError, load_sentencizer, sentence_word_ranges
@@ -46,7 +46,7 @@ class SegmentStage(Stage):
         items = []
         for video_id, rows in group_by(self.upstream_rows("transcribe"), "video_id").items():
             main = next((r for r in rows if r.get("transcript_path")), None)
-            if video_id is None or main is None or key_status(rows) != "ok":
+            if video_id is None or main is None or self.upstream_status("transcribe", rows) != "ok":
                 continue
             items.append({"video_id": video_id, "transcript_path": main["transcript_path"],
                           "duration_s": durations.get(video_id)})

@@ -161,3 +161,20 @@ def test_probed_duration_clamps_windows(run_dir: RunDir) -> None:
     rows = segment_rows(run_dir, config)
     assert all(r["end"] <= 9.0 for r in rows if r["status"] == "ok")
     assert any("after the end of the video" in r["reason"] for r in rows)
+
+
+def test_a_stricter_transcribe_guard_is_honoured_without_re_transcribing(run_dir: RunDir) -> None:
+    """Guard thresholds are not part of transcribe's hash; segment re-judges the stored values."""
+    config = make_config()
+    stage = registry.get_stage("transcribe")
+    path = run_dir.transcripts_dir / "vid.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(demo_transcript()), encoding="utf-8")
+    common = {"video_id": "vid", "status": "ok", "reason": "", "transcript_path": str(path),
+              "config_hash": registry.stage_config_hash(stage, config)}
+    run_dir.table("transcribe").append([{**common, "check": "mean_word_confidence", "value": 0.5, "passed": True},
+                                        {**common, "check": "n_words", "value": 60.0, "passed": True}])
+    assert [i["video_id"] for i in SegmentStage(config, run_dir).items()] == ["vid"]
+    strict = make_config("transcribe.mean_word_confidence.min=0.9")
+    assert registry.stage_config_hash(stage, strict) == registry.stage_config_hash(stage, config)
+    assert SegmentStage(strict, run_dir).items() == []
