@@ -208,11 +208,15 @@ def demo(
     fresh: Annotated[bool, typer.Option(help="delete the run directory first")] = False,
 ) -> None:
     """Offline demo: generate a narrated synthetic surgery video and run the whole pipeline on it."""
+    from ophora_data.config import ConfigError
     from ophora_data.demo.run import run_demo
+    from ophora_data.media.runner import MediaError
 
     try:
         run_demo(workdir, set_ or [], workers, fresh, echo=console.print)
-    except StageError as exc:
+    except ConfigError as exc:
+        fail(str(exc), EXIT_USAGE)
+    except (StageError, MediaError) as exc:
         fail(str(exc), EXIT_STAGE_FAILED)
 
 

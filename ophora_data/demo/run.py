@@ -46,9 +46,9 @@ def run_demo(workdir: Path, sets: list[str], workers: int | None, fresh: bool, e
     if fresh and run.root.exists():
         shutil.rmtree(run.root)
     echo(f"demo: run directory {run.root}")
+    config = run.resolve_config(CONFIGS_DIR / "demo.yaml", sets)  # a bad --set fails before any work
     sample = make_demo_sample(run.root / "sample")
     echo(f"demo: sample video {sample.video.name} with transcript sidecar {sample.transcript.name}")
-    config = run.resolve_config(CONFIGS_DIR / "demo.yaml", sets)
     run.create()
     run.save_config(config)
     options = RunOptions(workers=workers or config.run.workers)
