@@ -30,6 +30,7 @@ from ophora_data.commands.common import (
     print_status,
     run_options,
 )
+from ophora_data.media.runner import MediaError
 from ophora_data.stages.base import StageError
 
 app = typer.Typer(
@@ -71,7 +72,7 @@ def _run_one(
     options = run_options(config, workers, limit, retry_failed, overwrite)
     try:
         result = run_stage(build_stage(name, config, run, sources), options)
-    except StageError as exc:
+    except (StageError, MediaError) as exc:
         fail(f"{name}: {exc}", EXIT_STAGE_FAILED)
     print_result(result, as_json)
 
@@ -181,7 +182,7 @@ def run_all(
         run_pipeline(run, cfg, list(sources or []), until, options, on_result=print_result)
     except ValueError as exc:
         fail(str(exc), EXIT_USAGE)
-    except StageError as exc:
+    except (StageError, MediaError) as exc:
         fail(str(exc), EXIT_STAGE_FAILED)
 
 
@@ -210,7 +211,6 @@ def demo(
     """Offline demo: generate a narrated synthetic surgery video and run the whole pipeline on it."""
     from ophora_data.config import ConfigError
     from ophora_data.demo.run import run_demo
-    from ophora_data.media.runner import MediaError
 
     try:
         run_demo(workdir, set_ or [], workers, fresh, echo=console.print)
