@@ -18,8 +18,6 @@ the frame readers (torchcodec, decord) on one clip. Prints a table, writes JSON 
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import random
 import resource
 import shutil
@@ -36,30 +34,17 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench_common import write_results  # noqa: E402
+
 from ophora_data.config import Config, resolve_config  # noqa: E402
 from ophora_data.executors.local import RunOptions, run_stage  # noqa: E402
 from ophora_data.media.frames import READERS, get_reader, sample_frames  # noqa: E402
-from ophora_data.media.runner import tool_version  # noqa: E402
 from ophora_data.media.timeline import read_timeline  # noqa: E402
 from ophora_data.run.workdir import RunDir  # noqa: E402
 from ophora_data.stages.cut import CutStage  # noqa: E402
 from ophora_data.stages.registry import get_stage, stage_config_hash  # noqa: E402
 
 Window = tuple[float, float]
-
-
-def machine() -> dict[str, Any]:
-    cpu = platform.processor() or platform.machine()
-    for line in Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []:
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    import os
-
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(mem, 1),
-            "ffmpeg": tool_version("ffmpeg"), "python": platform.python_version(),
-            "platform": platform.platform(), "load_average": os.getloadavg()}
 
 
 def make_source(out: Path, height: int, duration: float) -> Path:
@@ -238,12 +223,9 @@ def main() -> None:
     if readers:
         print()
         print_table(readers, ["reader", "what", "frames", "wall_ms", "cpu_ms"])
-    report = {"machine": machine(), "args": {k: str(v) for k, v in vars(args).items()}, "cut": rows,
-              "readers": readers, "time": time.strftime("%Y-%m-%dT%H:%M:%S")}
-    args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / f"cut-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    path.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"\nwrote {path}")
+    report = {"args": {k: str(v) for k, v in vars(args).items()}, "cut": rows, "readers": readers,
+              "time": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    write_results("cut", report, args.out)
 
 
 if __name__ == "__main__":

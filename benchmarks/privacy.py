@@ -14,8 +14,6 @@ JSON to benchmarks/results/.
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import subprocess
 import sys
 import tempfile
@@ -27,6 +25,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench_common import cpu_name, write_results  # noqa: E402
+
 from ophora_data.config import resolve_config  # noqa: E402
 from ophora_data.config.privacy import PrivacyConfig  # noqa: E402
 from ophora_data.media.frames import sample_frames  # noqa: E402
@@ -36,16 +36,6 @@ from ophora_data.privacy.detectors import Detectors, build_detectors  # noqa: E4
 from ophora_data.privacy.redact import encode_redacted  # noqa: E402
 from ophora_data.privacy.smoothing import boxes_per_frame  # noqa: E402
 from ophora_data.privacy.verify import detect_clip  # noqa: E402
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def make_clip(out: Path, size: str, seconds: float, fps: int) -> Path:
@@ -134,10 +124,7 @@ def main() -> None:
                "every_n_frames": config.every_n_frames, "preset": config.preset, "crf": config.crf,
                "blur": config.blur, "repeats": args.repeats, **measured}
     print_table(results)
-    args.out.mkdir(parents=True, exist_ok=True)
-    out = args.out / f"privacy-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    out.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"\nwrote {out}")
+    write_results("privacy", results, args.out)
 
 
 def print_table(results: dict[str, Any]) -> None:

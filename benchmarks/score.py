@@ -11,8 +11,6 @@ numbers are never scores. Prints a table and writes JSON to benchmarks/results/.
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import shutil
 import subprocess
 import sys
@@ -23,6 +21,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench_common import cpu_name, write_results  # noqa: E402
 
 from ophora_data.config import resolve_config  # noqa: E402
 from ophora_data.executors.local import RunOptions, run_stage  # noqa: E402
@@ -37,15 +37,7 @@ def device_name(device: str) -> str:
 
     if device.startswith("cuda"):
         return torch.cuda.get_device_name(0)
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu} ({torch.get_num_threads()} torch threads)"
+    return f"{cpu_name()} ({torch.get_num_threads()} torch threads)"
 
 
 def make_clips(folder: Path, count: int, seconds: float, size: str, fps: int) -> list[Path]:
@@ -156,10 +148,7 @@ def main() -> None:
         "encoded_on_cached_rerun": again.encoded,
     }
     print_table(results)
-    args.out.mkdir(parents=True, exist_ok=True)
-    out = args.out / f"score-{results['device']}-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    out.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"\nwrote {out}")
+    write_results(f"score-{results['device']}", results, args.out)
 
 
 def print_table(results: dict[str, Any]) -> None:
