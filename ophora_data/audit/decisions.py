@@ -20,8 +20,11 @@ from ophora_data.stages.base import config_bound, numeric
 
 Row = dict[str, Any]
 
-# Stages whose rows can reject a clip, in pipeline order.
+# Stages whose rows can reject a clip, in pipeline order: video-level guards (a clip inherits its
+# video's transcript checks), then clip-level checks.
+VIDEO_CHECK_STAGES: tuple[str, ...] = ("transcribe",)
 CHECK_STAGES: tuple[str, ...] = ("caption", "cut", "quality", "score", "privacy")
+DECISION_STAGES: tuple[str, ...] = (*VIDEO_CHECK_STAGES, *CHECK_STAGES)
 KEPT, REJECTED = "kept", "rejected"
 SUBSET_DEFAULT, SUBSET_STRICT = "default", "strict"
 
@@ -122,7 +125,7 @@ def decide_clip(segment_rows: list[Row], stage_rows: dict[str, list[Row] | None]
         decision.reasons = [f"segment: {bad[0].get('reason') or bad[0].get('status')}"]
         return decision
     required = set(config.decide.required_stages)
-    for stage in CHECK_STAGES:
+    for stage in DECISION_STAGES:
         rows = stage_rows.get(stage)
         if rows is None and stage not in required:
             continue
@@ -148,7 +151,7 @@ def reason_key(reason: str) -> str:
     return _NUMBER.sub("#", reason)[:120]
 
 
-def thresholds(config: Config, stages: tuple[str, ...] = CHECK_STAGES) -> dict[str, dict[str, float | None]]:
+def thresholds(config: Config, stages: tuple[str, ...] = DECISION_STAGES) -> dict[str, dict[str, float | None]]:
     """Every Bound of the check stages' sections: {'score.clip_text_similarity': {min, max}}."""
     out: dict[str, dict[str, float | None]] = {}
     for stage in stages:

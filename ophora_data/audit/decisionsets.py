@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import ophora_data
-from ophora_data.audit.decisions import CHECK_STAGES, decide_clip, reason_key, thresholds
+from ophora_data.audit.decisions import CHECK_STAGES, VIDEO_CHECK_STAGES, decide_clip, reason_key, thresholds
 from ophora_data.audit.measured import MeasuredTables
 from ophora_data.config import Config, stable_hash
 from ophora_data.run.atomic import atomic_write_json
@@ -36,6 +36,7 @@ class DecisionEvidence:
     tables: MeasuredTables
     segment: dict[str, list[Row]]
     by_stage: dict[str, dict[str, list[Row]] | None]
+    by_video_stage: dict[str, dict[str, list[Row]] | None] = field(default_factory=dict)
     decision_set_id: str = ""
     config: Config | None = field(default=None, repr=False)
 
@@ -47,7 +48,11 @@ class DecisionEvidence:
         for stage in CHECK_STAGES:
             rows = tables.rows(stage)
             by_stage[stage] = None if rows is None else group_by(rows, "clip_id")
-        evidence = cls(tables, segment, by_stage, config=config)
+        by_video_stage: dict[str, dict[str, list[Row]] | None] = {}
+        for stage in VIDEO_CHECK_STAGES:
+            rows = tables.rows(stage)
+            by_video_stage[stage] = None if rows is None else group_by(rows, "video_id")
+        evidence = cls(tables, segment, by_stage, by_video_stage, config=config)
         evidence.decision_set_id = stable_hash({
             "thresholds": thresholds(config),
             "decide": config.decide.model_dump(mode="json"),
@@ -57,8 +62,11 @@ class DecisionEvidence:
         return evidence
 
     def for_clip(self, clip_id: str) -> dict[str, list[Row] | None]:
-        return {stage: None if rows is None else rows.get(clip_id, [])
-                for stage, rows in self.by_stage.items()}
+        video_id = (self.segment.get(clip_id) or [{}])[0].get("video_id")
+        clip_level = {stage: None if rows is None else rows.get(clip_id, []) for stage, rows in self.by_stage.items()}
+        video_level = {stage: None if rows is None else rows.get(video_id, [])
+                       for stage, rows in self.by_video_stage.items()}
+        return {**video_level, **clip_level}
 
     def all_rows(self, stage: str) -> list[Row]:
         return [row for rows in (self.by_stage.get(stage) or {}).values() for row in rows]

@@ -11,7 +11,7 @@ import difflib
 from pathlib import Path
 from typing import Any
 
-from ophora_data.audit.decisions import CHECK_STAGES, bound_text, evaluate_check
+from ophora_data.audit.decisions import DECISION_STAGES, bound_text, evaluate_check
 from ophora_data.audit.decisionsets import DecisionEvidence, active_decision_set_id, load_decisions
 from ophora_data.audit.paths import run_path
 from ophora_data.config import Config
@@ -88,9 +88,9 @@ def explain(run: RunDir, config: Config, clip_id: str, decision_set_id: str | No
         "instruction": caption.get("instruction"),
         "attributes": caption.get("attributes"),
         "caption": {k: caption.get(k) for k in ("captioner", "model", "prompt_version", "schema_version")},
-        "checks": [_check(stage, row, config) for stage in CHECK_STAGES
+        "checks": [_check(stage, row, config) for stage in DECISION_STAGES
                    for row in stage_rows.get(stage) or [] if row.get("check")],
-        "stages": {stage: _details(stage_rows.get(stage)) for stage in CHECK_STAGES},
+        "stages": {stage: _details(stage_rows.get(stage)) for stage in DECISION_STAGES},
         "decision": None if decision is None else {
             k: decision.get(k) for k in ("decision", "reasons", "subsets", "decision_set_id")},
         "redaction": {key: privacy.get(key) for key in ("redacted_path", "privacy_strict", "mode", "boxes_path")}

@@ -1,9 +1,9 @@
 """`audit query "SQL"`: DuckDB over the run's Parquet tables, in place.
 
-Views (from `ophora_data.run.db`, adjusted here):
+Views (from `ophora_data.run.db`, plus two here):
   <stage>_all   every row the stage ever wrote (the audit trail), column `_part` = its part file
-  <stage>       the current rows: newest part per key under the stage's config hash; for
-                check stages, the rows as measured (still visible after a threshold-only change)
+  <stage>       the current rows: newest part per work item under the stage's config hash
+                (thresholds are not part of it, so rows stay current after a threshold change)
   checks        every current check row of caption/cut/quality/score/privacy, with a `stage` column
   decisions     the active decision set's rows (`decide` rows of that decision_set_id)
 List and dict columns (reasons, subsets, attributes) are JSON text: use DuckDB's json functions.
@@ -24,7 +24,6 @@ from ophora_data.audit.decisionsets import DecisionEvidence, active_decision_set
 from ophora_data.config import Config
 from ophora_data.run.db import connect
 from ophora_data.run.workdir import RunDir
-from ophora_data.stages.registry import get_stage, stage_config_hash
 
 
 class QueryError(ValueError):
@@ -57,16 +56,7 @@ def _quote(name: str) -> str:
 def audit_connection(run: RunDir, config: Config) -> duckdb.DuckDBPyConnection:
     con = connect(run, config)
     evidence = DecisionEvidence.load(run, config)
-    tables = evidence.tables
     existing = {row[0] for row in con.execute("SELECT view_name FROM duckdb_views()").fetchall()}
-    for stage, measured_hash in tables.hashes.items():
-        if f"{stage}_all" not in existing or measured_hash == stage_config_hash(get_stage(stage), config):
-            continue
-        # Config hashes are hex digests, safe to inline.
-        key = get_stage(stage).key
-        con.execute(f"CREATE OR REPLACE VIEW {_quote(stage)} AS SELECT * FROM {_quote(stage + '_all')} "
-                    f"WHERE config_hash = '{measured_hash}' "
-                    f"QUALIFY _part = max(_part) OVER (PARTITION BY {_quote(key)})")
     checks = [f"SELECT '{s}' AS stage, * FROM {_quote(s)} WHERE \"check\" IS NOT NULL"
               for s in CHECK_STAGES if s in existing and _has_columns(con, s, ("check",))]
     if checks:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from ophora_data.audit.decisions import CHECK_STAGES, decide_clip
+from ophora_data.audit.decisions import DECISION_STAGES, decide_clip
 from ophora_data.audit.decisionsets import DecisionEvidence, write_decision_set
 from ophora_data.run.tables import group_by
 from ophora_data.stages.base import Row, Stage
@@ -19,10 +19,10 @@ from ophora_data.stages.base import Row, Stage
 
 class DecideStage(Stage):
     name: ClassVar[str] = "decide"
-    needs: ClassVar[tuple[str, ...]] = ("segment", *CHECK_STAGES)
+    needs: ClassVar[tuple[str, ...]] = ("segment", *DECISION_STAGES)
     key: ClassVar[str] = "clip_id"
     # The check stages' sections hold the thresholds decide applies.
-    config_sections: ClassVar[tuple[str, ...]] = ("decide", *CHECK_STAGES)
+    config_sections: ClassVar[tuple[str, ...]] = ("decide", *DECISION_STAGES)
     version: ClassVar[str] = "1"
     # For a registry that leaves thresholds out of measuring stages' hashes: decide must keep them.
     hash_bounds: ClassVar[bool] = True

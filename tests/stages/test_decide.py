@@ -9,6 +9,7 @@ from ophora_data.audit.decisionsets import load_decisions, read_decision_set
 from ophora_data.executors.local import RunOptions, run_stage
 from ophora_data.run.workdir import RunDir
 from ophora_data.stages.decide import DecideStage
+from ophora_data.stages.registry import get_stage, stage_config_hash
 from tests.audit.fakerun import Clip, build_run, clip_rows, standard_clips
 from tests.conftest import make_config
 
@@ -121,3 +122,18 @@ def test_a_non_threshold_change_does_not_reuse_stale_rows(run_dir: RunDir) -> No
     build_run(run_dir, make_config(), [Clip("vidA_0")])
     decisions = _decide(run_dir, "quality.scene_threshold=30")
     assert decisions["vidA_0"]["reasons"] == ["missing quality"]
+
+
+def test_transcript_guards_are_video_level_checks(run_dir: RunDir) -> None:
+    """A clip inherits its video's transcribe guards; a stricter guard re-decides without a model."""
+    config = make_config()
+    build_run(run_dir, config, standard_clips())
+    transcribe_hash = stage_config_hash(get_stage("transcribe"), config)
+    run_dir.table("transcribe").append([
+        {"video_id": video, "status": "ok", "reason": "", "check": "mean_word_confidence", "value": value,
+         "passed": True, "config_hash": transcribe_hash} for video, value in (("vidA", 0.5), ("vidB", 0.8))])
+    assert {c for c, r in _decide(run_dir).items() if r["decision"] == "kept"} == {
+        "vidA_0", "vidA_1", "vidA_2", "vidB_2"}
+    strict = _decide(run_dir, "transcribe.mean_word_confidence.min=0.6")
+    assert {c for c, r in strict.items() if r["decision"] == "kept"} == {"vidB_2"}
+    assert strict["vidA_0"]["reasons"] == ["transcribe.mean_word_confidence 0.5 not >= 0.6"]
