@@ -32,6 +32,7 @@ from ophora_data.commands.common import (
 )
 from ophora_data.media.runner import MediaError
 from ophora_data.stages.base import StageError
+from ophora_data.stages.registry import stage_names
 
 app = typer.Typer(
     name="ophora-data",
@@ -90,11 +91,10 @@ def _stage_command(name: str) -> None:
     ) -> None:
         _run_one(name, workdir, config, set_, workers, limit, retry_failed, overwrite, json_)
 
-    command.__doc__ = STAGE_HELP[name]
+    command.__doc__ = STAGE_HELP.get(name, f"Run the {name} stage over the run directory.")
     app.command(name)(command)
 
 
-@app.command()
 def ingest(
     sources: Annotated[list[str], typer.Argument(help="URLs, URL lists (txt), CSV/JSONL tables, video files, folders")],
     workdir: Workdir,
@@ -108,7 +108,6 @@ def ingest(
     _run_one("ingest", workdir, config, set_, 1, limit, False, overwrite, json_, sources)
 
 
-@app.command()
 def transcribe(
     workdir: Workdir,
     config: ConfigFile = None,
@@ -125,7 +124,6 @@ def transcribe(
     _run_one("transcribe", workdir, config, (set_ or []) + extra, workers, limit, retry_failed, overwrite, json_)
 
 
-@app.command()
 def download(
     workdir: Workdir,
     config: ConfigFile = None,
@@ -156,8 +154,13 @@ def download(
     _run_one("download", workdir, config, (set_ or []) + extra, None, limit, retry_failed, overwrite, json_)
 
 
-for _name in STAGE_HELP:
-    _stage_command(_name)
+# Stage verbs in pipeline order, so `--help` reads like the pipeline.
+_CUSTOM_STAGE_COMMANDS = {"ingest": ingest, "download": download, "transcribe": transcribe}
+for _name in stage_names():
+    if _name in _CUSTOM_STAGE_COMMANDS:
+        app.command(_name)(_CUSTOM_STAGE_COMMANDS[_name])
+    else:
+        _stage_command(_name)
 
 
 @app.command("run")
