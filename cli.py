@@ -229,7 +229,20 @@ tuning_commands.register(app)
 
 
 def main() -> None:
-    app()
+    """Entry point: an unexpected error prints one redacted line (set OPHORA_DEBUG=1 for the traceback)."""
+    import os
+    import sys
+
+    from ophora_data.run.secrets import redact
+
+    try:
+        app()
+    except Exception as exc:  # noqa: BLE001 - the last line of defence for secrets in tracebacks
+        if os.environ.get("OPHORA_DEBUG"):
+            raise
+        print(f"error: {type(exc).__name__}: {redact(str(exc))} (OPHORA_DEBUG=1 shows the traceback)",
+              file=sys.stderr)
+        sys.exit(EXIT_STAGE_FAILED)
 
 
 if __name__ == "__main__":

@@ -68,3 +68,20 @@ def test_run_then_status_json(tmp_path: Path, make_video: MakeVideo) -> None:
 def test_status_of_missing_run_dir(tmp_path: Path) -> None:
     result = runner.invoke(app, ["status", "-w", str(tmp_path / "nope")])
     assert result.exit_code == 2
+
+
+def test_unexpected_errors_print_one_redacted_line(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    import cli
+
+    secret = "sk-test-0123456789abcdefghij"
+    monkeypatch.setenv("OPENAI_API_KEY", secret)
+
+    def explode() -> None:
+        raise RuntimeError(f"server rejected key {secret}")
+
+    monkeypatch.setattr(cli, "app", explode)
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main()
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err
+    assert "RuntimeError" in err and secret not in err and "Traceback" not in err
