@@ -157,14 +157,14 @@ def collect(run: RunDir, config: Config) -> ReleaseInputs:
             subsets=_as_list(head.get("subsets")),
             decision_set_id=head.get("decision_set_id"),
         )
-        _fill(cand, {name: table.get(clip_id, []) for name, table in tables.items()}, run.root)
+        _fill(cand, {name: table.get(clip_id, []) for name, table in tables.items()}, run)
         cand.source_url = urls.get(cand.video_id)
         candidates.append(cand)
     candidates.sort(key=lambda c: clip_sort_key(c.clip_id))
     return ReleaseInputs(candidates, _decision_set_id(decide), score_status(read("score")))
 
 
-def _fill(cand: Candidate, rows: dict[str, list[Row]], root: Path) -> None:
+def _fill(cand: Candidate, rows: dict[str, list[Row]], run: RunDir) -> None:
     segment, caption, cut, privacy = rows["segment"], rows["caption"], rows["cut"], rows["privacy"]
     cand.video_id = cand.video_id or str(first_value(segment + cut, "video_id") or "")
     cand.instruction = first_value(caption, "instruction")
@@ -181,8 +181,7 @@ def _fill(cand: Candidate, rows: dict[str, list[Row]], root: Path) -> None:
     cand.height = first_value(cut, "height")
     redacted = first_value(privacy, "redacted_path")
     if redacted:
-        path = Path(str(redacted))
-        cand.media_path = path if path.is_absolute() else root / path
+        cand.media_path = run.resolve(str(redacted))
     cand.privacy_strict = first_value(privacy, "privacy_strict")
     verifications = [r for r in privacy if r.get("check") == VERIFICATION_CHECK]
     cand.privacy_verified = bool(verifications) and all(bool(r.get("passed")) for r in verifications)

@@ -13,7 +13,6 @@ from typing import Any
 
 from ophora_data.audit.decisions import DECISION_STAGES, bound_text, evaluate_check
 from ophora_data.audit.decisionsets import DecisionEvidence, active_decision_set_id, load_decisions
-from ophora_data.audit.paths import run_path
 from ophora_data.config import Config
 from ophora_data.run.workdir import RunDir
 from ophora_data.stages.base import config_bound
@@ -55,7 +54,7 @@ def _details(rows: list[Row] | None) -> list[Row]:
 
 
 def _file(run: RunDir, value: str | Path | None) -> dict[str, Any] | None:
-    path = run_path(run, value)
+    path = run.resolve(value)
     return None if path is None else {"path": str(path), "exists": path.is_file()}
 
 

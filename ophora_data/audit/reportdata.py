@@ -19,7 +19,6 @@ from ophora_data.audit.decisionsets import (
     load_decisions,
     read_decision_set,
 )
-from ophora_data.audit.paths import run_path
 from ophora_data.config import Bound, Config
 from ophora_data.run.tables import group_by, key_status
 from ophora_data.run.workdir import RunDir
@@ -128,7 +127,7 @@ def _thumb_source(run: RunDir, clip_id: str, video_id: str, segment: Row,
     candidates = [r.get("redacted_path") for r in stage_rows.get("privacy") or []]
     candidates += [r.get("path") for r in stage_rows.get("cut") or []] + [str(run.clip(clip_id))]
     for value in candidates:
-        path = run_path(run, value)
+        path = run.resolve(value)
         if path is not None and path.is_file():
             return path, max(0.0, (end - start) / 2)
     raw = run.raw_video(video_id)

@@ -55,6 +55,25 @@ class RunDir:
     def redacted_clip(self, clip_id: str) -> Path:
         return self.redacted_dir / f"{clip_id}.mp4"
 
+    # Paths in rows are stored relative to the run directory, so a run can move.
+    def relative(self, path: Path) -> str:
+        """`path` as stored in a row: relative to the run directory when inside it."""
+        try:
+            return path.resolve().relative_to(self.root).as_posix()
+        except ValueError:
+            return str(path)
+
+    def resolve(self, stored: str | Path | None) -> Path | None:
+        """A path read from a row: relative ones are under the run directory."""
+        if stored is None or str(stored) == "":
+            return None
+        path = Path(stored).expanduser()
+        return path if path.is_absolute() else self.root / path
+
+    def clip_of(self, row: dict) -> Path:
+        """The cut clip a `cut` row points at (media/clips/<clip_id>.mp4 when it names none)."""
+        return self.resolve(row.get("path")) or self.clip(row["clip_id"])
+
     def table(self, stage: str) -> Table:
         return Table(self.root, stage)
 

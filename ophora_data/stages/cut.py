@@ -176,7 +176,7 @@ class CutStage(Stage):
             item,
             "ok",
             "",
-            path=self._relative(outcome.path),
+            path=self.run.relative(outcome.path),
             duration_s=round(facts.duration_s, 6),
             width=facts.width,
             height=facts.height,
@@ -186,12 +186,6 @@ class CutStage(Stage):
             **recorded,
         )
 
-    def _relative(self, path: Path) -> str:
-        """Stored relative to the run directory (e.g. media/clips/x_3.mp4), so a run can move."""
-        try:
-            return path.relative_to(self.run.root).as_posix()
-        except ValueError:
-            return str(path)
 
 
 def window_problem(window: ClipWindow, timeline: Timeline) -> str:

@@ -43,11 +43,8 @@ class PrivacyStage(Stage):
 
     def items(self) -> list[Row]:
         return [{"clip_id": row["clip_id"], "video_id": row.get("video_id"),
-                 "path": str(self._clip_path(row))} for row in self.upstream_ok("cut")]
+                 "path": str(self.run.clip_of(row))} for row in self.upstream_ok("cut")]
 
-    def _clip_path(self, cut: Row) -> Path:
-        path = Path(cut.get("path") or self.run.clip(cut["clip_id"]))
-        return path if path.is_absolute() else self.run.root / path
 
     def setup(self) -> None:
         try:
@@ -80,10 +77,10 @@ class PrivacyStage(Stage):
             return self._rows(common, found, found, None, passes=0)
         if not found.any:
             publish_unchanged(source, dest)
-            common["redacted_path"] = self._relative(dest)
+            common["redacted_path"] = self.run.relative(dest)
             return self._rows(common, found, found, None, passes=0)
         boxes, verification, passes = self._redact(source, dest, found)
-        common["redacted_path"] = self._relative(dest)
+        common["redacted_path"] = self.run.relative(dest)
         return self._rows(common, found, boxes, verification, passes)
 
     def _redact(self, source: Path, dest: Path,
@@ -101,9 +98,6 @@ class PrivacyStage(Stage):
         raise AssertionError("unreachable: max_passes >= 1")
 
     # Rows -----------------------------------------------------------------------------
-    def _relative(self, path: Path) -> str:
-        return str(path.relative_to(self.run.root))
-
     def _rows(self, common: Row, found: ClipDetections, boxes: ClipDetections,
               verification: Verification | None, passes: int) -> list[Row]:
         assert self.detectors is not None
@@ -155,7 +149,7 @@ class PrivacyStage(Stage):
             "remaining": verification.remaining.to_json() if verification else None,
         }
         atomic_write_json(path, record)
-        return self._relative(path)
+        return self.run.relative(path)
 
     def status_extras(self, rows: list[Row]) -> dict[str, Any]:
         verification = [r for r in rows if r.get("check") == "verification"]

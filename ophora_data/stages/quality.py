@@ -30,7 +30,7 @@ class QualityStage(Stage):
             {
                 "clip_id": row["clip_id"],
                 "video_id": row.get("video_id"),
-                "path": str(self._path(row)),
+                "path": str(self.run.clip_of(row)),
                 "width": row.get("width"),
                 "height": row.get("height"),
                 "duration_s": row.get("duration_s"),
@@ -38,9 +38,6 @@ class QualityStage(Stage):
             for row in self.upstream_ok("cut")
         ]
 
-    def _path(self, row: Row) -> Path:
-        path = Path(row.get("path") or self.run.clip(row["clip_id"]))
-        return path if path.is_absolute() else self.run.root / path
 
     def process(self, item: Row) -> list[Row]:
         clip_id, path = item["clip_id"], Path(item["path"])

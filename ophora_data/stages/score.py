@@ -80,13 +80,10 @@ class ScoreStage(Stage):
             if caption is None:
                 continue
             items.append({"clip_id": cut["clip_id"], "video_id": cut.get("video_id"),
-                          "path": str(self._clip_path(cut)), "start": float(cut.get("start") or 0.0),
+                          "path": str(self.run.clip_of(cut)), "start": float(cut.get("start") or 0.0),
                           "instruction": str(caption.get("instruction") or "")})
         return sorted(items, key=lambda item: (str(item["video_id"]), item["start"], item["clip_id"]))
 
-    def _clip_path(self, cut: Row) -> Path:
-        path = Path(cut.get("path") or self.run.clip(cut["clip_id"]))
-        return path if path.is_absolute() else self.run.root / path
 
     # Setup ------------------------------------------------------------------------------
     def skip_reason(self) -> str | None:
