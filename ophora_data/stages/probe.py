@@ -30,7 +30,9 @@ class ProbeStage(Stage):
         for row in self.upstream_ok("ingest"):
             path = self.media_path(row)
             if path is not None:
-                items.append({"video_id": row["video_id"], "path": str(path)})
+                # A local source's bytes were hashed by ingest (its id is that hash; download
+                # re-checks it before linking): no need to read a multi-GB file twice.
+                items.append({"video_id": row["video_id"], "path": str(path), "sha256": row.get("sha256")})
         return items
 
     def process(self, item: Row) -> list[Row]:
@@ -48,7 +50,7 @@ class ProbeStage(Stage):
                     "retryable": False,
                 }
             ]
-        sha256 = file_content_hash(path) if self.config.probe.hash_files else None
+        sha256 = item.get("sha256") or (file_content_hash(path) if self.config.probe.hash_files else None)
         return [
             {"video_id": item["video_id"], "path": str(path), "status": "ok", "reason": "", **meta, "sha256": sha256}
         ]

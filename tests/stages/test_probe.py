@@ -8,6 +8,7 @@ import pytest
 from ophora_data.executors.local import RunOptions, run_stage
 from ophora_data.media.probe import probe_file
 from ophora_data.media.runner import MediaError
+from ophora_data.run.ids import file_content_hash
 from ophora_data.run.workdir import RunDir
 from ophora_data.stages.ingest import IngestStage
 from ophora_data.stages.probe import ProbeStage
@@ -75,6 +76,6 @@ def test_stage_writes_failed_rows_and_keeps_going(run_dir: RunDir, tmp_path: Pat
     result = run_stage(ProbeStage(config, run_dir), RunOptions(progress=False, workers=2))
     assert result.status_counts == {"ok": 1, "failed": 4}
     rows = {Path(r["path"]).name: r for r in run_dir.table("probe").all_rows()}
-    assert rows["good.mp4"]["sha256"] and rows["good.mp4"]["width"] == 320
+    assert rows["good.mp4"]["sha256"] == file_content_hash(files["good"]) and rows["good.mp4"]["width"] == 320
     assert "audio-only" in rows["audio_only.mp4"]["reason"]
     assert rows["empty.mp4"]["retryable"] is False
