@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import traceback
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -11,9 +10,9 @@ from typing import Any
 from tqdm import tqdm
 
 from ophora_data.config import Config
+from ophora_data.executors.batch import normalise, safe_process_batch
 from ophora_data.executors.result import StageResult
-from ophora_data.run.secrets import redact
-from ophora_data.run.tables import group_by, now_iso
+from ophora_data.run.tables import group_by
 from ophora_data.run.workdir import RunDir
 from ophora_data.stages.base import Row, Stage
 from ophora_data.stages.registry import get_stage, stage_config_hash
@@ -26,52 +25,6 @@ class RunOptions:
     retry_failed: bool = False
     overwrite: bool = False
     progress: bool = True
-
-
-def failure_row(stage: type[Stage], item: Row, exc: BaseException) -> Row:
-    message = redact(f"{type(exc).__name__}: {exc}".strip())
-    return {
-        stage.key: item.get(stage.key),
-        stage.work_key(): item.get(stage.work_key()),
-        "status": "failed",
-        "reason": message[:500],
-        "error_type": type(exc).__name__,
-        "retryable": True,
-    }
-
-
-def safe_process_batch(stage: Stage, items: list[Row]) -> list[list[Row]]:
-    """A bad item never stops the stage: a failing batch is retried item by item."""
-    try:
-        return stage.process_batch(items)
-    except Exception:
-        results = []
-        for item in items:
-            try:
-                results.append(stage.process(item))
-            except Exception as exc:  # noqa: BLE001 - every error becomes a failed row
-                traceback.clear_frames(exc.__traceback__)
-                results.append([failure_row(type(stage), item, exc)])
-        return results
-
-
-def normalise(stage: type[Stage], item: Row, rows: list[Row], config_hash: str) -> list[Row]:
-    if not rows:
-        rows = [{"status": "failed", "reason": "stage produced no row", "retryable": True}]
-    out = []
-    for row in rows:
-        row = dict(row)
-        row.setdefault(stage.key, item.get(stage.key))
-        row.setdefault(stage.work_key(), item.get(stage.work_key()))
-        if row.get("status") not in ("ok", "rejected", "failed"):
-            row["reason"] = f"invalid status {row.get('status')!r}; {row.get('reason', '')}"
-            row["status"] = "failed"
-        row["reason"] = redact(str(row.get("reason") or ""))
-        row.setdefault("retryable", row["status"] == "failed")
-        row["config_hash"] = config_hash
-        row["updated_at"] = now_iso()
-        out.append(row)
-    return out
 
 
 def pending_items(stage: Stage, config_hash: str, options: RunOptions) -> tuple[list[Row], int]:

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ophora_data.config import Config
+from ophora_data.executors.batch import safe_process_batch
 from ophora_data.run.workdir import RunDir
 from ophora_data.stages.base import Row, Stage, StageError
 from ophora_data.stages.registry import get_stage
@@ -25,8 +26,6 @@ class StageWorker:
         self.stage.setup()
 
     def process(self, batch: list[Row]) -> list[list[Row]]:
-        from ophora_data.executors.local import safe_process_batch
-
         return safe_process_batch(self.stage, batch)
 
 
