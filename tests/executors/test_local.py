@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from typing import ClassVar
 
 import pytest
@@ -120,3 +121,28 @@ def test_secrets_in_errors_are_redacted(run_dir: RunDir, monkeypatch: pytest.Mon
     run_stage(Leaky(small_flush(), run_dir), RunOptions(progress=False))
     for part in run_dir.table("counting").parts():
         assert b"sk-test-secret-value-123456" not in part.read_bytes()
+
+
+def test_process_pool_runs_batches_in_several_worker_processes(run_dir: RunDir) -> None:
+    from tests.executors.pid_stage import ITEMS, PidStage, registered
+
+    workers = 2
+    (run_dir.root / "rendezvous").write_text(str(workers))
+    with registered():
+        stage = PidStage(make_config("run.flush_every=1"), run_dir)
+        assert ITEMS // PidStage.batch_size > workers  # more batches than workers: the pool path, not serial
+        result = run_stage(stage, RunOptions(progress=False, workers=workers))
+    rows = sorted(run_dir.table("pid_probe").current("video_id"), key=lambda r: r["value"])
+    assert result.processed == ITEMS and [r["value"] for r in rows] == list(range(ITEMS))
+    pids = {r["pid"] for r in rows}
+    assert os.getpid() not in pids, "batches ran in the driver, not in pool workers"
+    assert len(pids) == workers, f"expected {workers} worker processes, saw pids {sorted(pids)}"
+    assert {r["ppid"] for r in rows} == {os.getpid()}  # the pool's own children
+
+
+def test_one_worker_runs_in_the_driver(run_dir: RunDir) -> None:
+    from tests.executors.pid_stage import PidStage, registered
+
+    with registered():
+        run_stage(PidStage(make_config(), run_dir), RunOptions(progress=False, workers=1))
+    assert {r["pid"] for r in run_dir.table("pid_probe").current("video_id")} == {os.getpid()}

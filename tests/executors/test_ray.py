@@ -1,8 +1,14 @@
-"""The Ray executor gives the same rows as the local one (one module-scoped local cluster)."""
+"""The Ray executor runs batches in Ray worker processes and gives the same rows as the local one.
+
+One module-scoped local cluster. Its workers get this checkout on PYTHONPATH (so a copied tree, as the
+mutation check uses, is what they import) and register the test-only PidStage on start-up.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -17,7 +23,13 @@ ray = pytest.importorskip("ray")
 
 @pytest.fixture(scope="module", autouse=True)
 def local_cluster() -> Iterator[None]:
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    root = str(Path(__file__).resolve().parents[2])
+    path = os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
+    runtime_env = {
+        "env_vars": {"PYTHONPATH": path},
+        "worker_process_setup_hook": "tests.executors.pid_stage.register",
+    }
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, runtime_env=runtime_env)
     yield
     ray.shutdown()
 
@@ -35,3 +47,19 @@ def test_probe_on_ray_matches_local(tmp_path, make_video: MakeVideo) -> None:
         results[executor] = sorted((r["video_id"], r["status"], r.get("duration_s"), r["reason"]) for r in rows)
     assert results["ray"] == results["local"]
     assert [status for _, status, _, _ in results["ray"]].count("failed") == 1
+
+
+def test_batches_run_in_ray_worker_processes(run_dir: RunDir) -> None:
+    from tests.executors.pid_stage import ITEMS, PidStage, registered
+
+    workers = 2
+    (run_dir.root / "rendezvous").write_text(str(workers))
+    with registered():
+        stage = PidStage(make_config("run.executor=ray", "run.flush_every=1"), run_dir)
+        result = run_stage(stage, RunOptions(progress=False, workers=workers))
+    rows = sorted(run_dir.table("pid_probe").current("video_id"), key=lambda r: r["value"])
+    assert result.processed == ITEMS and [r["value"] for r in rows] == list(range(ITEMS))
+    assert all(r["ray_worker"] is True for r in rows), "rows were not produced inside Ray worker processes"
+    pids = {r["pid"] for r in rows}
+    assert os.getpid() not in pids and os.getpid() not in {r["ppid"] for r in rows}  # not the driver or its pool
+    assert len(pids) == workers  # one actor per worker, each took batches

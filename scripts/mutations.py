@@ -1,0 +1,360 @@
+#!/usr/bin/env python3
+"""Mutation check: apply each deliberate breakage from tests/mutations.yaml and make sure a test notices.
+
+Each entry of the YAML list is `{name, file, find, replace, tests, why}`: `find` must occur exactly once
+in `file` (else the entry itself is reported broken); `tests` are pytest node ids or files. For every
+entry the script copies the project (tracked and untracked-but-not-ignored files, as they are in the
+working tree now) into a temporary tree, applies the breakage there, and runs the named tests with
+cwd = that tree and PYTHONPATH = that tree, so the copy's code is imported, never the checkout's
+editable install. A pytest plugin written into each tree records every test's outcome and fails the
+self-check if any project module was imported from outside the tree. One extra run executes all named
+tests on an unbroken copy (the baseline): a breakage only counts as caught when its tests pass unbroken.
+
+Results: `caught` (a named test failed, errored, or timed out), `missed` (they still pass),
+`skipped` (every named test skipped here, e.g. no Ray or no ../shared: inconclusive), `broken` (the
+entry is invalid or names no test that exists), `baseline-failed` (its tests fail without the
+breakage). Exit status 1 when any entry is missed, broken or baseline-failed, or the self-check fails.
+
+    .venv/bin/python scripts/mutations.py                  # all entries, in parallel
+    .venv/bin/python scripts/mutations.py --only 'ray-*'   # a subset (shell-style patterns)
+    .venv/bin/python scripts/mutations.py --check          # validate the list only, run nothing
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("ophora_data", "builders", "annotation_schema", "cli", "tests")
+REQUIRED = ("name", "file", "find", "replace", "tests", "why")
+
+# Written into every tree and loaded with `-p`: per-test outcomes and the import self-check.
+PLUGIN = '''
+import json, os, sys
+from pathlib import Path
+
+_OUTCOMES = {}
+
+
+def pytest_runtest_logreport(report):
+    if report.when == "call" or report.outcome != "passed":
+        previous = _OUTCOMES.get(report.nodeid)
+        if previous in ("failed", "error"):
+            return
+        outcome = report.outcome
+        if report.when != "call" and report.outcome == "failed":
+            outcome = "error"
+        _OUTCOMES[report.nodeid] = outcome
+
+
+def pytest_sessionfinish(session, exitstatus):
+    tree = Path(os.environ["MUTATION_TREE"]).resolve()
+    leaked = []
+    for name, module in list(sys.modules.items()):
+        if name.split(".")[0] not in os.environ["MUTATION_PACKAGES"].split(","):
+            continue
+        origin = getattr(module, "__file__", None)
+        if origin and not Path(origin).resolve().is_relative_to(tree):
+            leaked.append(f"{name} from {origin}")
+    report = {"outcomes": _OUTCOMES, "leaked": sorted(leaked), "exitstatus": int(exitstatus)}
+    Path(os.environ["MUTATION_REPORT"]).write_text(json.dumps(report))
+'''
+
+
+@dataclass
+class Mutation:
+    """One entry of tests/mutations.yaml; `problem` is set when the entry itself is unusable."""
+
+    name: str
+    file: str
+    find: str
+    replace: str
+    tests: list[str]
+    why: str
+    problem: str = ""
+
+
+@dataclass
+class Outcome:
+    """What happened to one mutation: `result` is caught / missed / skipped / broken / baseline-failed."""
+
+    name: str
+    file: str
+    result: str
+    detail: str = ""
+    seconds: float = 0.0
+    failed_tests: list[str] = field(default_factory=list)
+
+
+def load_mutations(path: Path, root: Path) -> list[Mutation]:
+    """Parse and validate the list; invalid entries come back with `problem` set, never raise."""
+    import yaml
+
+    data = yaml.safe_load(path.read_text()) or []
+    if not isinstance(data, list):
+        raise SystemExit(f"{path}: expected a YAML list of entries, got {type(data).__name__}")
+    mutations, seen = [], set()
+    for index, entry in enumerate(data):
+        entry = entry if isinstance(entry, dict) else {}
+        tests = entry.get("tests")
+        tests = [tests] if isinstance(tests, str) else list(tests or [])
+        mutation = Mutation(
+            name=str(entry.get("name") or f"entry-{index}"),
+            file=str(entry.get("file") or ""),
+            find=str(entry.get("find") or ""),
+            replace=str(entry.get("replace") if entry.get("replace") is not None else ""),
+            tests=[str(t) for t in tests],
+            why=str(entry.get("why") or ""),
+        )
+        mutation.problem = entry_problem(entry, mutation, root, seen)
+        seen.add(mutation.name)
+        mutations.append(mutation)
+    return mutations
+
+
+def entry_problem(entry: dict, mutation: Mutation, root: Path, seen: set[str]) -> str:
+    missing = [key for key in REQUIRED if key not in entry or entry[key] in (None, "", [])]
+    if "replace" in missing and entry.get("replace") == "":
+        missing.remove("replace")  # deleting the found text is a valid breakage
+    if missing:
+        return f"missing keys: {', '.join(missing)}"
+    if mutation.name in seen:
+        return "duplicate name"
+    if mutation.find == mutation.replace:
+        return "replace equals find: nothing is broken"
+    target = root / mutation.file
+    if not target.is_file():
+        return f"file {mutation.file} does not exist"
+    count = target.read_text().count(mutation.find)
+    if count != 1:
+        return f"find text occurs {count} times in {mutation.file} (must be exactly once)"
+    for test in mutation.tests:
+        if problem := test_spec_problem(root, test):
+            return problem
+    return ""
+
+
+def test_spec_problem(root: Path, spec: str) -> str:
+    """A static check of a node id, so one typo cannot stop the shared baseline run (pytest exit 4)."""
+    path, *names = spec.split("::")
+    if not (root / path).exists():
+        return f"test path {path} does not exist"
+    text = (root / path).read_text() if names else ""
+    for name in names:
+        bare = name.split("[")[0]
+        if f"def {bare}(" not in text and f"class {bare}" not in text:
+            return f"no test {bare!r} in {path}"
+    return ""
+
+
+def project_files(root: Path) -> list[str]:
+    """Tracked plus untracked-but-not-ignored files, as they are in the working tree now."""
+    listing = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=root, check=True, capture_output=True,
+    ).stdout.decode()
+    return sorted({name for name in listing.split("\0") if name and (root / name).is_file()})
+
+
+def make_tree(root: Path, files: list[str], tree: Path) -> Path:
+    """A copy of the project in `tree`, with `.venv` linked and the plugin written in."""
+    for name in files:
+        target = tree / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(root / name, target)
+    if (root / ".venv").exists():
+        (tree / ".venv").symlink_to(root / ".venv")
+    (tree / "_mutation_probe.py").write_text(PLUGIN)
+    return tree
+
+
+def apply(mutation: Mutation, tree: Path) -> None:
+    target = tree / mutation.file
+    text = target.read_text()
+    if text.count(mutation.find) != 1:  # the tree is a snapshot: the file may have changed since validation
+        raise ValueError(f"find text occurs {text.count(mutation.find)} times in the copy of {mutation.file}")
+    target.write_text(text.replace(mutation.find, mutation.replace))
+
+
+def run_pytest(tree: Path, tests: list[str], report: Path, timeout: float, first_failure: bool,
+               markers: str) -> tuple[int, dict, str]:
+    """Run `tests` in `tree`; returns (exit status, plugin report, output tail). Exit 124 = timed out."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(tree), *filter(None, [env.get("PYTHONPATH")])])
+    env.update(MUTATION_TREE=str(tree), MUTATION_REPORT=str(report), MUTATION_PACKAGES=",".join(PACKAGES),
+               PYTHONDONTWRITEBYTECODE="1")
+    argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "_mutation_probe",
+            "-m", markers, "--timeout", str(int(timeout)), "-o", "console_output_style=classic"]
+    argv += ["-x"] if first_failure else []
+    try:
+        done = subprocess.run(argv + tests, cwd=tree, env=env, capture_output=True, text=True, timeout=timeout + 30)
+        code, output = done.returncode, done.stdout + done.stderr
+    except subprocess.TimeoutExpired as exc:
+        code, output = 124, str(exc.stdout or "")
+    data = json.loads(report.read_text()) if report.is_file() else {"outcomes": {}, "leaked": []}
+    return code, data, output[-3000:]
+
+
+def selected(outcomes: dict[str, str], specs: list[str]) -> dict[str, str]:
+    """The outcomes of the tests an entry names (a file, a test, a class, or a parametrised test)."""
+    def matches(nodeid: str, spec: str) -> bool:
+        return nodeid == spec or nodeid.startswith((spec + "::", spec + "["))
+    return {nodeid: outcome for nodeid, outcome in outcomes.items() if any(matches(nodeid, s) for s in specs)}
+
+
+def judge(mutation: Mutation, code: int, data: dict, output: str, baseline: dict[str, str]) -> Outcome:
+    """Turn one mutated run into a result, given the unbroken outcomes of the same tests."""
+    outcome = Outcome(mutation.name, mutation.file, "caught")
+    if data.get("leaked"):
+        outcome.result, outcome.detail = "self-check-failed", "imported outside the copy: " + data["leaked"][0]
+        return outcome
+    unbroken = selected(baseline, mutation.tests)
+    bad = sorted(n for n, o in unbroken.items() if o in ("failed", "error"))
+    if bad:
+        outcome.result, outcome.detail = "baseline-failed", f"fails without the breakage: {bad[0]}"
+        return outcome
+    if not unbroken:
+        outcome.result, outcome.detail = "broken", "the named tests collect nothing (check the node ids)"
+        return outcome
+    if all(o == "skipped" for o in unbroken.values()):
+        outcome.result, outcome.detail = "skipped", "every named test skips here; cannot judge"
+        return outcome
+    mutated = selected(data.get("outcomes", {}), mutation.tests)
+    outcome.failed_tests = sorted(n for n, o in mutated.items() if o in ("failed", "error"))
+    if code == 124:
+        outcome.detail = "timed out (a hang counts as noticed)"
+    elif outcome.failed_tests:
+        outcome.detail = outcome.failed_tests[0]
+    elif code not in (0, 5):
+        outcome.detail = f"pytest exit {code}: " + (output.strip().splitlines() or [""])[-1][:160]
+    else:
+        outcome.result, outcome.detail = "missed", "the named tests still pass"
+    return outcome
+
+
+def reduce_specs(specs: list[str]) -> list[str]:
+    """Drop node ids inside files that are named whole, so the baseline runs each test once."""
+    files = {s for s in specs if "::" not in s}
+    return sorted({s for s in specs if "::" not in s or s.split("::")[0] not in files})
+
+
+def print_table(outcomes: list[Outcome]) -> None:
+    width = max([len(o.name) for o in outcomes] + [8])
+    print(f"\n{'breakage':<{width}}  {'result':<17} {'secs':>6}  detail")
+    for o in outcomes:
+        print(f"{o.name:<{width}}  {o.result:<17} {o.seconds:>6.1f}  {o.detail}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--list", type=Path, default=ROOT / "tests" / "mutations.yaml", help="the YAML list")
+    parser.add_argument("--root", type=Path, default=ROOT, help="the project to copy (default: this checkout)")
+    parser.add_argument("--only", action="append", default=[], help="run entries whose name matches (repeatable)")
+    parser.add_argument("--jobs", type=int, default=max(1, min(4, os.cpu_count() or 1)), help="parallel runs")
+    parser.add_argument("--timeout", type=float, default=300, help="seconds per pytest run (a hang is caught)")
+    parser.add_argument("--markers", default="not gpu", help="pytest -m expression for the named tests")
+    parser.add_argument("--json", type=Path, help="also write the JSON summary to this file")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary trees (their path is printed)")
+    parser.add_argument("--check", action="store_true", help="only validate the list; run nothing")
+    args = parser.parse_args(argv)
+    root = args.root.resolve()
+    mutations = load_mutations(args.list, root)
+    if args.only:
+        mutations = [m for m in mutations if any(fnmatch.fnmatch(m.name, p) for p in args.only)]
+        if not mutations:
+            parser.error(f"--only {args.only} matches no entry")
+    started = time.monotonic()
+    results = {m.name: Outcome(m.name, m.file, "broken", m.problem) for m in mutations if m.problem}
+    runnable = [m for m in mutations if not m.problem]
+    if not args.check and runnable:
+        results.update(run_all(runnable, root, args))
+    else:
+        for m in runnable:
+            results[m.name] = Outcome(m.name, m.file, "valid", "not run (--check)")
+    ordered = [results[m.name] for m in mutations]
+    print_table(ordered)
+    counts: dict[str, int] = {}
+    for o in ordered:
+        counts[o.result] = counts.get(o.result, 0) + 1
+    failing = [o.name for o in ordered if o.result not in ("caught", "skipped", "valid")]
+    summary = {"ok": not failing, "counts": counts, "failing": failing,
+               "seconds": round(time.monotonic() - started, 1), "results": [asdict(o) for o in ordered]}
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(summary, indent=2))
+    print(json.dumps({k: summary[k] for k in ("ok", "counts", "failing", "seconds")}))
+    return 0 if not failing else 1
+
+
+def run_all(mutations: list[Mutation], root: Path, args: argparse.Namespace) -> dict[str, Outcome]:
+    """Baseline plus one run per mutation, `args.jobs` at a time, each in its own copy."""
+    workspace = Path(tempfile.mkdtemp(prefix="ophora-mutations-"))
+    # ../shared next to the copies, as it sits next to the checkout (tests find real data there).
+    if (root.parent / "shared").exists():
+        (workspace / "shared").symlink_to(root.parent / "shared")
+    files = project_files(root)
+    print(f"mutations: {len(mutations)} breakages, {len(files)} files copied per run, {args.jobs} jobs, "
+          f"in {workspace}", flush=True)
+
+    def baseline() -> tuple[int, dict, str, float]:
+        t0 = time.monotonic()
+        tree = make_tree(root, files, workspace / "baseline")
+        specs = reduce_specs([t for m in mutations for t in m.tests])
+        code, data, output = run_pytest(tree, specs, workspace / "baseline.json", args.timeout, False, args.markers)
+        return code, data, output, time.monotonic() - t0
+
+    def mutated(m: Mutation) -> tuple[int, dict, str, float]:
+        t0 = time.monotonic()
+        tree = make_tree(root, files, workspace / f"m-{len(m.name)}-{abs(hash(m.name))}")
+        try:
+            apply(m, tree)
+        except ValueError as exc:
+            return -1, {"outcomes": {}, "leaked": [], "error": str(exc)}, "", time.monotonic() - t0
+        code, data, output = run_pytest(tree, m.tests, tree / "_report.json", args.timeout, True, args.markers)
+        shutil.rmtree(tree, ignore_errors=True) if not args.keep else None
+        return code, data, output, time.monotonic() - t0
+
+    raw: dict[str, tuple[int, dict, str, float]] = {}
+    try:
+        with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+            futures = {pool.submit(baseline): "(baseline)"}
+            futures.update({pool.submit(mutated, m): m.name for m in mutations})
+            for future in as_completed(futures):
+                name = futures[future]
+                raw[name] = future.result()
+                print(f"  done {name} ({raw[name][3]:.1f}s)", flush=True)
+    finally:
+        if not args.keep:
+            shutil.rmtree(workspace, ignore_errors=True)
+    base_code, base_data, base_output, _ = raw["(baseline)"]
+    if base_data.get("leaked") or not base_data.get("outcomes"):
+        print("self-check / baseline run failed:\n" + base_output, file=sys.stderr)
+    outcomes = {}
+    for m in mutations:
+        code, data, output, seconds = raw[m.name]
+        if code == -1:
+            outcome = Outcome(m.name, m.file, "broken", data["error"])
+        elif base_data.get("leaked"):
+            outcome = Outcome(m.name, m.file, "self-check-failed", "baseline imported outside the copy: "
+                              + base_data["leaked"][0])
+        else:
+            outcome = judge(m, code, data, output, base_data.get("outcomes", {}))
+        outcome.seconds = round(seconds, 1)
+        outcomes[m.name] = outcome
+    return outcomes
+
+
+if __name__ == "__main__":
+    sys.exit(main())
