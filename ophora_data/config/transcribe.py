@@ -34,9 +34,24 @@ class TranscribeConfig(Section):
     vad_offset: float = Field(0.363, gt=0, lt=1)
     chunk_size_s: int = Field(30, ge=1, le=30, description="longest speech chunk fed to Whisper")
     loop_max_ngram: int = Field(8, ge=1, description="longest phrase checked for hallucination loops")
+    # Per-segment repairs (in the hash: they change the written transcript, not a stored value).
+    loop_min_repeats: int = Field(
+        5, ge=2, description="a phrase repeated back to back this many times is a hallucination loop: "
+        "every repeat after the first is removed, a segment left empty is dropped",
+    )
+    max_segment_words_per_s: float = Field(
+        12.0, gt=0, description="a segment faster than this is dropped as mistimed or hallucinated "
+        "(narration runs ~2-4 words/s; fast speech stays under ~7)",
+    )
     # Guards: each is a check named like its field; the value is stored, so refilter can re-decide.
-    n_words: Bound = Field(Bound(min=1), description="no speech detected below this")
-    loop_repeats: Bound = Field(Bound(max=4), description="one phrase repeated back to back")
-    time_overrun_s: Bound = Field(Bound(max=1.0), description="seconds past the media end (always clamped)")
+    n_words: Bound = Field(Bound(min=1), description="no speech left below this")
+    narration_kept: Bound = Field(
+        Bound(min=0.5), description="fraction of the narration's words left after dropping bad segments and loops"
+    )
+    loop_repeats: Bound = Field(Bound(max=4), description="one phrase repeated back to back, after loop removal")
+    time_overrun_s: Bound = Field(
+        Bound(), description="seconds past the media end, measured before clamping; no bound by default "
+        "(segments past the end are dropped per segment and count against narration_kept)",
+    )
     word_order_violations: Bound = Field(Bound(max=0.05), description="fraction of overlapping/unordered words")
     mean_word_confidence: Bound = Field(Bound(min=0.3), description="mean alignment score of aligned words")

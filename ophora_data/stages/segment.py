@@ -31,6 +31,7 @@ class SegmentStage(Stage):
     key: ClassVar[str] = "clip_id"
     item_key: ClassVar[str | None] = "video_id"
     config_sections: ClassVar[tuple[str, ...]] = ("segment", "deid")
+    version: ClassVar[str] = "2"  # 2: spoken order (no re-sort by time), non-speech removed, atomic segments
 
     def setup(self) -> None:
         try:

@@ -3,8 +3,13 @@
 Sources are tried in `transcribe.precedence` order: `import` (a `--transcripts DIR` file, a
 sidecar next to a local source, subtitles saved by `download`) and `asr` (WhisperX). The result
 is written in WhisperX's format to `transcripts/<video_id>.json`, also when a guard rejects it
-(kept for audit). Rows are check rows, each carrying transcript_path, transcript_source,
-language and n_words.
+(kept for audit). Local faults are repaired or dropped per segment before the guards run (see
+`transcripts/normalise.py`, `transcripts/repair.py`); the video is rejected only by a guard.
+Rows are check rows, each carrying transcript_path, transcript_source, language, n_words and the
+segment counts (`segments`, `segments_dropped`, `segments_repaired`, by kind in `segment_drops` /
+`segment_repairs`); the `narration_kept` row also lists every issue (`segment_issues`: which
+narration was dropped or repaired, where, and why). `has_audio` gates ASR only: an imported
+transcript of a silent video is used.
 
 The ASR model loads once per worker: in `setup()` when ASR comes first in the precedence (a
 missing model is then exit code 1), else on the first video that needs it, so a run whose
@@ -27,7 +32,9 @@ from ophora_data.run.workdir import RunDir
 from ophora_data.stages.base import Row, Stage, StageError, check_row, flag_row
 from ophora_data.stages.registry import stage_names
 from ophora_data.transcripts import Transcript, TranscriptFormatError, load_transcript, transcript_candidates
-from ophora_data.transcripts.guards import GuardResult, clamp_to_duration, evaluate_guards, time_overrun
+from ophora_data.transcripts.guards import GuardResult, evaluate_guards, time_overrun
+from ophora_data.transcripts.issues import DROPPED, REPAIRED, counts_by_kind, segments_with
+from ophora_data.transcripts.repair import RepairRules, repair_transcript
 
 
 class TranscribeStage(Stage):
@@ -35,6 +42,7 @@ class TranscribeStage(Stage):
     needs: ClassVar[tuple[str, ...]] = ("probe",)
     config_sections: ClassVar[tuple[str, ...]] = ("transcribe",)
     parallel: ClassVar[bool] = False
+    version: ClassVar[str] = "2"  # 2: per-segment repairs, non-speech removal, has_audio gates ASR only
 
     def __init__(self, config: Config, run: RunDir) -> None:
         super().__init__(config, run)
@@ -97,12 +105,16 @@ class TranscribeStage(Stage):
     # Process ----------------------------------------------------------------------------
     def process(self, item: Row) -> list[Row]:
         video_id = item["video_id"]
-        audio_row = flag_row("video_id", video_id, "has_audio", item["has_audio"], "no audio stream")
         transcript, tried = None, []
         for source in self.config.transcribe.precedence:
             transcript = self._import(item, tried) if source == "import" else self._transcribe(item, tried)
             if transcript is not None:
                 break
+        # No audio only matters where ASR needed it: an imported transcript of a silent video is used.
+        needed_audio = transcript is None or transcript.source == "asr"
+        audio_row = flag_row("video_id", video_id, "has_audio", item["has_audio"] or not needed_audio,
+                             "no audio stream")
+        audio_row["value"] = 1.0 if item["has_audio"] else 0.0  # the fact; `passed` says whether it mattered
         if transcript is None:
             return self._no_transcript(video_id, audio_row, tried)
         return self._finish(item, transcript, audio_row)
@@ -163,19 +175,23 @@ class TranscribeStage(Stage):
     def _finish(self, item: Row, transcript: Transcript, audio_row: Row) -> list[Row]:
         video_id = item["video_id"]
         duration = item.get("duration_s")
+        cfg = self.config.transcribe
         overrun = time_overrun(transcript, duration)
-        transcript = clamp_to_duration(transcript, duration)
+        rules = RepairRules(cfg.max_segment_words_per_s, cfg.loop_min_repeats, cfg.loop_max_ngram)
+        transcript = repair_transcript(transcript, duration, rules)
         path = self.run.transcripts_dir / f"{video_id}.json"
         atomic_write_json(path, transcript.to_whisperx())
         model = self._asr.model_name if transcript.source == "asr" and self._asr else None
         revision = self._asr.model_revision if transcript.source == "asr" and self._asr else None
         common = {"transcript_path": str(path), "transcript_source": transcript.source,
                   "language": transcript.language or self.config.transcribe.language,
-                  "n_words": len(transcript.words), "retryable": False}
-        cfg = self.config.transcribe
+                  "n_words": len(transcript.words), "retryable": False, **segment_counts(transcript)}
         observed = self._detected.pop(video_id, None) or transcript.language
         guards = evaluate_guards(transcript, overrun, cfg.language, observed, cfg.loop_max_ngram)
         checks = [self._check_row(video_id, guard, model, revision) for guard in guards]
+        for row in checks:
+            if row["check"] == "narration_kept":  # the audit trail: what was lost or changed, and why
+                row["segment_issues"] = [issue.to_dict() for issue in transcript.issues]
         return [{**row, **common} for row in (audio_row, *checks)]
 
     def _check_row(self, video_id: str, guard: GuardResult, model: str | None, revision: str | None) -> Row:
@@ -190,5 +206,22 @@ class TranscribeStage(Stage):
 
     def status_extras(self, rows: list[Row]) -> dict[str, Any]:
         by_video = {r["video_id"]: r for r in rows if r.get("transcript_source")}
-        return {"sources": dict(Counter(r["transcript_source"] for r in by_video.values())),
-                "words": sum(int(r.get("n_words") or 0) for r in by_video.values())}
+        extras: dict[str, Any] = {"sources": dict(Counter(r["transcript_source"] for r in by_video.values())),
+                                  "words": sum(int(r.get("n_words") or 0) for r in by_video.values())}
+        for column, name in (("segment_drops", "segments_dropped"), ("segment_repairs", "segments_repaired")):
+            total: Counter[str] = Counter()
+            for row in by_video.values():
+                counts = row.get(column)
+                if isinstance(counts, dict):
+                    total.update({str(k): int(v) for k, v in counts.items() if isinstance(v, int | float)})
+            extras[name] = dict(total.most_common())
+        return extras
+
+
+def segment_counts(transcript: Transcript) -> dict[str, Any]:
+    """Row columns: segments kept, segments dropped / repaired, and both by kind."""
+    return {"segments": len(transcript.segments),
+            "segments_dropped": segments_with(transcript.issues, DROPPED),
+            "segments_repaired": segments_with(transcript.issues, REPAIRED),
+            "segment_drops": counts_by_kind(transcript.issues, DROPPED),
+            "segment_repairs": counts_by_kind(transcript.issues, REPAIRED)}

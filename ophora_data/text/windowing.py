@@ -1,9 +1,11 @@
 """Clip windows from sentences: merge short ones, split long ones at the longest pause.
 
-Windows are ranges of whole words, so a boundary never falls inside a word; padding is
+Windows are ranges of whole words in spoken order (the transcript's order, never re-sorted by
+time), so a boundary never falls inside a word and no word is in two windows; padding is
 clamped so it never reaches into a neighbouring word (or the neighbouring window). A
-pause of `silence_split_s` always ends a window. Windows that still miss [min_s, max_s]
-are returned with a reason, for the audit trail.
+pause of `silence_split_s` always ends a window, and so does the edge of an `atomic` segment
+(one whose word times a repair invented: it is never merged with its neighbours' words).
+Windows that still miss [min_s, max_s] are returned with a reason, for the audit trail.
 """
 
 from __future__ import annotations
@@ -40,6 +42,11 @@ class _Timeline:
         for word in words:
             self.max_end.append(max(word.end, self.max_end[-1] if self.max_end else word.end))
 
+    def hard_edge(self, index: int) -> bool:
+        """True between two segments when either one is atomic: no window may cross it."""
+        before, after = self.words[index - 1], self.words[index]
+        return before.segment != after.segment and (before.atomic or after.atomic)
+
     def gap_before(self, index: int) -> float:
         """Silence between word index-1 and word index (negative when the words overlap)."""
         return self.words[index].start - self.max_end[index - 1]
@@ -64,12 +71,12 @@ class _Timeline:
 
 
 def _units(timeline: _Timeline, sentences: list[tuple[int, int]], silence_s: float) -> list[tuple[int, int]]:
-    """Sentences, also cut at every long silence."""
+    """Sentences, also cut at every long silence and at the edges of atomic segments."""
     units = []
     for first, stop in sentences:
         begin = first
         for index in range(first + 1, stop):
-            if timeline.gap_before(index) >= silence_s:
+            if timeline.gap_before(index) >= silence_s or timeline.hard_edge(index):
                 units.append((begin, index))
                 begin = index
         units.append((begin, stop))
@@ -98,7 +105,8 @@ def _merge_short(timeline: _Timeline, units: Ranges, cfg: SegmentConfig) -> Rang
     for first, stop in units:
         if merged:
             prev_first, prev_stop = merged[-1]
-            joinable = prev_stop == first and timeline.gap_before(first) < cfg.silence_split_s
+            joinable = (prev_stop == first and timeline.gap_before(first) < cfg.silence_split_s
+                        and not timeline.hard_edge(first))
             short = min(timeline.length(prev_first, prev_stop), timeline.length(first, stop)) < cfg.min_s
             if joinable and short and timeline.length(prev_first, stop) <= cfg.max_s:
                 merged[-1] = (prev_first, stop)

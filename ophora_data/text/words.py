@@ -1,8 +1,11 @@
-"""Timed words from a WhisperX-format transcript, with gaps in the timing filled in.
+"""Timed words of a WhisperX-format transcript, in spoken order, for segmentation.
 
-WhisperX leaves some words unaligned (numbers, symbols) and imported subtitles have only
-segment times; a segmenter still needs a start and end for every word, so missing times
-are interpolated inside their segment and the word is marked `interpolated`.
+The transcript is read through the same importer as `transcribe` (`parse_json_transcript`), so a
+file that did not pass through `transcribe` gets the same repairs: no global sort by possibly
+wrong times (words keep their segment's order, segments the file's), untimed words placed
+between their neighbours, non-speech removed. Words keep their `interpolated` flag (counted in
+`segment`'s `interpolated_words`) and know their segment, so a window can respect the edges of a
+segment whose times a repair invented.
 """
 
 from __future__ import annotations
@@ -10,7 +13,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+
+from ophora_data.transcripts.errors import TranscriptFormatError
+from ophora_data.transcripts.json_formats import parse_json_transcript
 
 
 class TranscriptError(ValueError):
@@ -19,59 +24,23 @@ class TranscriptError(ValueError):
 
 @dataclass(frozen=True)
 class Word:
+    """A spoken word; `start`/`end` in seconds.
+
+    `interpolated`: its times were spread or re-timed, not measured. `segment`: index of its
+    segment in the transcript. `atomic`: its segment's word times were all invented by a repair,
+    so a window never joins it to a neighbouring segment's words.
+    """
+
     text: str
     start: float
     end: float
     interpolated: bool = False
-
-
-def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) and value == value else None
-
-
-def _spread(texts: list[str], start: float, end: float) -> list[tuple[float, float]]:
-    """Split [start, end] between words in proportion to their length (+1 for the space)."""
-    weights = [len(t) + 1 for t in texts]
-    total = sum(weights) or 1
-    spans, cursor = [], start
-    for weight in weights:
-        step = (end - start) * weight / total
-        spans.append((cursor, cursor + step))
-        cursor += step
-    return spans
-
-
-def _segment_words(segment: dict[str, Any]) -> list[Word]:
-    seg_start, seg_end = _number(segment.get("start")), _number(segment.get("end"))
-    raw = segment.get("words")
-    if not raw:
-        texts = str(segment.get("text") or "").split()
-        if not texts or seg_start is None or seg_end is None:
-            return []
-        spans = _spread(texts, seg_start, seg_end)
-        return [Word(t, a, b, True) for t, (a, b) in zip(texts, spans, strict=True)]
-    entries = [(str(w.get("word") or "").strip(), _number(w.get("start")), _number(w.get("end")))
-               for w in raw if isinstance(w, dict)]
-    entries = [e for e in entries if e[0]]
-    words: list[Word] = []
-    for index, (text, start, end) in enumerate(entries):
-        if start is not None and end is not None and end >= start:
-            words.append(Word(text, start, end))
-            continue
-        # Unaligned: between the previous word's end and the next timed word's start.
-        lower = words[-1].end if words else (seg_start if seg_start is not None else None)
-        upper = next((e[1] for e in entries[index + 1 :] if e[1] is not None), seg_end)
-        if lower is None or upper is None or upper < lower:
-            continue  # no time can be given to it: it cannot be placed in a clip
-        untimed = 1 + next((k for k, e in enumerate(entries[index + 1 :]) if e[1] is not None),
-                           len(entries) - index - 1)
-        step = (upper - lower) / untimed
-        words.append(Word(text, lower, lower + step, True))
-    return words
+    segment: int = 0
+    atomic: bool = False
 
 
 def load_words(path: Path) -> list[Word]:
-    """All words of the transcript in time order."""
+    """All words of the transcript in spoken order; TranscriptError when it is missing or unusable."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
@@ -80,6 +49,9 @@ def load_words(path: Path) -> list[Word]:
         raise TranscriptError(f"transcript is not valid JSON: {path.name}: {exc}") from exc
     if not isinstance(data, dict) or not isinstance(data.get("segments"), list):
         raise TranscriptError(f"transcript has no 'segments' list: {path.name}")
-    words = [w for segment in data["segments"] if isinstance(segment, dict) for w in _segment_words(segment)]
-    # Overlapping ASR segments happen; a stable sort by start keeps the spoken order.
-    return sorted(words, key=lambda w: (w.start, w.end))
+    try:
+        transcript = parse_json_transcript(data, str(path))
+    except TranscriptFormatError as exc:
+        raise TranscriptError(f"{path.name}: {exc}") from exc
+    return [Word(w.word, w.start, w.end, w.interpolated, index, segment.atomic)
+            for index, segment in enumerate(transcript.segments) for w in segment.words]

@@ -1,5 +1,8 @@
-"""Measurements that catch broken transcripts; the stage turns each into a check row.
+"""Video-level measurements that catch broken transcripts; the stage turns each into a check row.
 
+Local faults are repaired or dropped per segment first (`normalise.py`, `repair.py`); these guards
+judge what is left, so a video is rejected only for a global fault (wrong language, no speech,
+garbage alignment) or when too little of its narration survived the repairs (`narration_kept`).
 Each function returns a value (stored in the check row, so `refilter` can re-decide with new
 bounds) and, where useful, what it found, for the row's reason.
 """
@@ -9,7 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ophora_data.transcripts.model import Segment, Transcript, Word
+from ophora_data.transcripts.issues import NOT_NARRATION, narration_kept
+from ophora_data.transcripts.model import Transcript, Word
 
 _NOT_WORD = re.compile(r"[^\w']+")
 
@@ -52,24 +56,6 @@ def time_overrun(transcript: Transcript, duration_s: float | None) -> float:
     return max(0.0, latest - duration_s)
 
 
-def clamp_to_duration(transcript: Transcript, duration_s: float | None) -> Transcript:
-    """Times limited to [0, duration]; segments starting after the end are dropped."""
-    if duration_s is None:
-        return transcript
-    segments = []
-    for segment in transcript.segments:
-        if segment.start >= duration_s:
-            continue
-        words = tuple(_clamp_word(w, duration_s) for w in segment.words if w.start < duration_s)
-        segments.append(Segment(max(0.0, segment.start), min(segment.end, duration_s), segment.text, words))
-    return transcript.with_segments(tuple(segments))
-
-
-def _clamp_word(word: Word, duration_s: float) -> Word:
-    return Word(word.word, max(0.0, word.start), min(max(word.end, word.start), duration_s), word.score,
-                word.interpolated)
-
-
 def order_violations(words: list[Word], tolerance_s: float = 0.01) -> float:
     """Fraction of consecutive word pairs where the next starts before the previous (out of order)
     or before the previous ends (overlap), beyond a rounding tolerance."""
@@ -103,9 +89,19 @@ class GuardResult:
     flag: bool | None = None  # set for pass/fail guards without a tunable bound
 
 
+def loss_summary(transcript: Transcript) -> str:
+    """'lost: 12 words (hallucination loop 10, past the media end 2)': what cost narration, by kind."""
+    lost: dict[str, int] = {}
+    for issue in transcript.issues:
+        if issue.kind not in NOT_NARRATION and issue.words_removed:
+            lost[issue.kind] = lost.get(issue.kind, 0) + issue.words_removed
+    parts = ", ".join(f"{kind} {count}" for kind, count in sorted(lost.items(), key=lambda kv: -kv[1]))
+    return f"lost: {sum(lost.values())} words ({parts})" if lost else "nothing lost"
+
+
 def evaluate_guards(transcript: Transcript, overrun_s: float, expected_language: str | None,
                     observed_language: str | None, loop_max_ngram: int = 8) -> list[GuardResult]:
-    """Every guard for one (already clamped) transcript; `overrun_s` is measured before clamping."""
+    """Every guard for one repaired transcript; `overrun_s` is measured before clamping to the media."""
     words = transcript.words
     loop = longest_loop(words, loop_max_ngram)
     results = [
@@ -113,6 +109,8 @@ def evaluate_guards(transcript: Transcript, overrun_s: float, expected_language:
         GuardResult("loop_repeats", float(loop.repeats), f"hallucination loop ({loop.phrase!r} repeated)"),
         GuardResult("time_overrun_s", overrun_s, "timestamps beyond the media duration (clamped)"),
         GuardResult("word_order_violations", order_violations(words), "words out of order or overlapping"),
+        GuardResult("narration_kept", narration_kept(len(words), transcript.issues),
+                    f"too little narration left ({loss_summary(transcript)})"),
     ]
     confidence = mean_confidence(words)
     if confidence is not None:  # subtitles and interpolated words have no alignment score to judge

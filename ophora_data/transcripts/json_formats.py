@@ -10,7 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from ophora_data.transcripts.errors import TranscriptFormatError
-from ophora_data.transcripts.model import RawWord, Segment, Transcript, fill_missing_times, number, spread_words
+from ophora_data.transcripts.issues import DROPPED, NO_TIMING, SegmentIssue
+from ophora_data.transcripts.model import RawWord, Segment, Transcript, number
+from ophora_data.transcripts.normalise import build_segment, order_segments
 
 WHISPERX = "import:whisperx"
 WHISPER_TIMESTAMPED = "import:whisper-timestamped"
@@ -41,36 +43,40 @@ def _raw_words(words: list[Any], text_key: str, score_key: str) -> list[RawWord]
     return raw
 
 
-def _segment(data: dict[str, Any], text_key: str, score_key: str) -> Segment | None:
-    """One segment; None when it has neither text nor any time to place it."""
+def _segment(index: int, data: Any, text_key: str, score_key: str, word_level: bool
+             ) -> tuple[Segment | None, list[SegmentIssue]]:
+    """One source segment through the shared per-segment repairs; a non-object is dropped with a reason."""
+    if not isinstance(data, dict):
+        return None, [SegmentIssue(index, None, None, DROPPED, NO_TIMING, "not a segment object")]
     text = str(data.get("text") or "").strip()
     raw = _raw_words(data.get("words") or [], text_key, score_key) if isinstance(data.get("words"), list) else []
-    timed = [t for w in raw for t in (w[1], w[2]) if t is not None]
-    start = number(data.get("start"))
-    end = number(data.get("end"))
-    start = start if start is not None else (min(timed) if timed else None)
-    end = end if end is not None else (max(timed) if timed else None)
-    if start is None or end is None:
-        return None
-    end = max(end, start)
-    if raw:
-        words = fill_missing_times(raw, start, end)
-        return Segment(start, end, text or " ".join(w.word for w in words), words)
-    return Segment(start, end, text, spread_words(text, start, end)) if text else None
+    listed = data.get("repairs") if isinstance(data.get("repairs"), list) else []  # our own output, re-read
+    repairs = tuple(r for r in listed if isinstance(r, str))
+    return build_segment(index, number(data.get("start")), number(data.get("end")), text, raw,
+                         word_level=word_level, atomic=data.get("atomic") is True, repairs=repairs)
 
 
 def parse_json_transcript(data: Any, origin: str | None = None) -> Transcript:
-    """A decoded WhisperX / whisper-timestamped / Whisper JSON document -> Transcript."""
+    """A decoded WhisperX / whisper-timestamped / Whisper JSON document -> Transcript (spoken order).
+
+    Segments keep the file's order and words their segment's order; local faults are repaired or the
+    segment dropped, each recorded in `Transcript.issues` (see `normalise.py`). Raises
+    TranscriptFormatError when the document has no `segments` list.
+    """
     source = detect_json_format(data)
     text_key, score_key = ("word", "score") if source == WHISPERX else ("text", "confidence")
-    segments = []
-    for item in data["segments"]:
-        segment = _segment(item, text_key, score_key) if isinstance(item, dict) else None
+    word_level = any(isinstance(s, dict) and isinstance(s.get("words"), list) and s["words"]
+                     for s in data["segments"])
+    segments, issues = [], []
+    for index, item in enumerate(data["segments"]):
+        segment, found = _segment(index, item, text_key, score_key, word_level)
+        issues += found
         if segment is not None:
             segments.append(segment)
+    segments, found = order_segments(segments, sort_by_start=False)
     language = data.get("language")
     return Transcript(tuple(segments), normalise_language(language), source, origin,
-                      {"dropped_segments": len(data["segments"]) - len(segments)})
+                      issues=tuple(sorted([*issues, *found], key=lambda i: i.segment)))
 
 
 def normalise_language(value: Any) -> str | None:

@@ -2,18 +2,25 @@
 
 WhisperX JSON (`segments[{start, end, text, words[{word, start, end, score}]}]`, `language`) is the
 one format later stages read. Words whose times were not measured (subtitle cues, unaligned words)
-carry `interpolated: true` and `score: null`, so nobody mistakes a spread-out time for an aligned one.
+carry `interpolated: true`, so nobody mistakes a spread-out time for an aligned one. Segments a
+repair changed say so (`repairs`), and what was dropped or repaired is listed under
+`ophora.segment_issues`.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
+
+from ophora_data.transcripts.issues import SegmentIssue
 
 
 @dataclass(frozen=True)
 class Word:
+    """One word; times in seconds. `interpolated`: its times were spread or re-timed, not measured."""
+
     word: str
     start: float
     end: float
@@ -30,14 +37,39 @@ class Word:
 
 @dataclass(frozen=True)
 class Segment:
+    """A span of narration in spoken order (seconds); its words are in the order they were spoken.
+
+    `index` is its position in the source, so issues can point at it. `atomic`: a repair invented
+    all its word times (re-spread over the segment), so windows start and end at its edges and never
+    join it to a neighbour's words. `repairs`: the issue kinds that changed it.
+    """
+
     start: float
     end: float
     text: str
     words: tuple[Word, ...] = ()
+    index: int = 0
+    repairs: tuple[str, ...] = ()
+    atomic: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {"start": round(self.start, 3), "end": round(self.end, 3), "text": self.text,
-                "words": [w.to_dict() for w in self.words]}
+        data: dict[str, Any] = {"start": round(self.start, 3), "end": round(self.end, 3), "text": self.text,
+                                "words": [w.to_dict() for w in self.words]}
+        if self.repairs:
+            data["repairs"] = list(self.repairs)
+        if self.atomic:
+            data["atomic"] = True
+        return data
+
+    def issue(self, action: str, kind: str, detail: str = "", removed: Sequence[str] = ()) -> SegmentIssue:
+        """An issue about this segment; `removed` are the texts it lost (counted as words)."""
+        text = " ".join(removed)
+        return SegmentIssue(self.index, self.start, self.end, action, kind, detail, text, len(text.split()))
+
+    def repaired(self, kind: str, **changes: Any) -> Segment:
+        """A copy with `changes` applied and `kind` added to its repairs."""
+        repairs = self.repairs if kind in self.repairs else (*self.repairs, kind)
+        return replace(self, repairs=repairs, **changes)
 
 
 @dataclass(frozen=True)
@@ -47,6 +79,7 @@ class Transcript:
     source: str  # import:whisperx, import:whisper-timestamped, import:vtt, import:srt, asr
     origin: str | None = None  # the imported file, or the ASR model name
     extra: dict[str, Any] = field(default_factory=dict)  # recorded in the JSON as "ophora"
+    issues: tuple[SegmentIssue, ...] = ()  # segments dropped or repaired on the way
 
     @property
     def words(self) -> list[Word]:
@@ -61,7 +94,8 @@ class Transcript:
             "language": self.language,
             "segments": segments,
             "word_segments": [w for s in segments for w in s["words"]],
-            "ophora": {"source": self.source, "origin": self.origin, **self.extra},
+            "ophora": {"source": self.source, "origin": self.origin, **self.extra,
+                       "segment_issues": [issue.to_dict() for issue in self.issues]},
         }
 
 

@@ -1,20 +1,29 @@
 """Importers for WebVTT and SRT subtitles: cue-level timing, words interpolated inside each cue.
 
 YouTube's auto-generated VTT is a "rolling" format: each cue repeats the previous line and adds
-a new one whose words carry inline `<00:00:01.234>` start times. Repeated lines are dropped and
+a new one whose words carry inline `<00:00:01.234>` start times. Repeated lines are display, not
+speech: they are dropped (in SRT too, where converted rolling captions carry the same repeats) and
 inline times are kept (a word with its own start is not marked interpolated); everything else
-gets times spread over its cue by word length, marked `interpolated`.
+gets times spread over its cue by word length, marked `interpolated`. Cues are taken by start;
+sound tags, lyrics and speaker marks are removed, and overlapping or bad cues are repaired or
+dropped with a recorded issue (`normalise.py`).
+
+The cue-block reader is our own (~20 lines): webvtt-py 0.6 and pysubs2 1.8 both parse these files,
+but the work here (rolling repeats, inline times, non-speech, repairs) is ours either way, and
+their stricter readers refuse files with whitespace-only separators that this one accepts.
 """
 
 from __future__ import annotations
 
-import html
 import re
 from dataclasses import dataclass
 
 from ophora_data.transcripts.errors import TranscriptFormatError
+from ophora_data.transcripts.issues import SegmentIssue
 from ophora_data.transcripts.json_formats import normalise_language
 from ophora_data.transcripts.model import Segment, Transcript, Word, spread_words
+from ophora_data.transcripts.nonspeech import MUSIC, clean_text, is_lyrics_line
+from ophora_data.transcripts.normalise import build_segment, order_segments
 
 VTT = "import:vtt"
 SRT = "import:srt"
@@ -26,9 +35,12 @@ _TAG = re.compile(r"</?[^>]*>|\{\\[^}]*\}")  # <c>, <i>, <v Name>, SRT's {\an8}
 
 @dataclass(frozen=True)
 class Cue:
+    """One timed cue as written (seconds; `end` may be before `start` in a broken file)."""
+
     start: float
     end: float
     lines: tuple[str, ...]
+    index: int = 0  # position in the file
 
 
 def _seconds(hours: str | None, minutes: str, seconds: str, millis: str) -> float:
@@ -59,12 +71,18 @@ def parse_cues(text: str, strict_blank_lines: bool = False) -> list[Cue]:
         if match is None:
             raise TranscriptFormatError(f"unreadable cue timing line: {lines[index].strip()[:60]!r}")
         start, end = _seconds(*match.groups()[:4]), _seconds(*match.groups()[4:])
-        cues.append(Cue(start, max(end, start), tuple(line for line in lines[index + 1 :])))
+        cues.append(Cue(start, end, tuple(line for line in lines[index + 1 :]), len(cues)))
     return cues
 
 
 def _clean(line: str) -> str:
-    return " ".join(html.unescape(_TAG.sub("", line)).split())
+    """Markup removed, entities decoded (also doubly escaped ones), spaces collapsed."""
+    return " ".join(_TAG.sub(" ", clean_text(_TAG.sub("", line))).split())
+
+
+def _close_lyrics(line: str) -> str:
+    """'♪ la la' -> '♪ la la ♪': a lyrics line is non-speech up to its end, never into the next line."""
+    return f"{line} ♪" if is_lyrics_line(line) and sum(ch in MUSIC for ch in line) == 1 else line
 
 
 def _chunks(line: str, cue: Cue) -> list[tuple[float | None, str]]:
@@ -84,6 +102,8 @@ def _chunks(line: str, cue: Cue) -> list[tuple[float | None, str]]:
 
 
 def _cue_words(chunks: list[tuple[float | None, str]], cue: Cue) -> tuple[Word, ...]:
+    if cue.end < cue.start:
+        return ()  # no span to place words in: build_segment drops the cue with its reason
     if not any(start is not None for start, _ in chunks):
         return spread_words(" ".join(t for _, t in chunks), cue.start, cue.end)
     words: list[Word] = []
@@ -98,20 +118,31 @@ def _cue_words(chunks: list[tuple[float | None, str]], cue: Cue) -> tuple[Word, 
     return tuple(words)
 
 
-def cues_to_segments(cues: list[Cue]) -> list[Segment]:
-    """One segment per cue with its new text; lines repeated from the previous cue are dropped."""
-    segments = []
+def cues_to_segments(cues: list[Cue]) -> tuple[list[Segment], list[SegmentIssue]]:
+    """Segments in cue-start order with the issues found (see the module docstring).
+
+    A line without inline times that repeats a line of the previous cue is a rolling repeat and
+    gives no words; a cue with nothing new (YouTube's 10 ms transition cues) gives no segment.
+    """
+    segments, issues = [], []
     previous: set[str] = set()
-    for cue in cues:
-        fresh = [line for line in cue.lines if _clean(line) and not (
+    for cue in sorted(cues, key=lambda c: c.start):
+        lines = [_close_lyrics(line) for line in cue.lines]
+        fresh = [line for line in lines if _clean(line) and not (
             _INLINE_TIME.search(line) is None and _clean(line) in previous)]
-        previous = {_clean(line) for line in cue.lines if _clean(line)}
+        previous = {_clean(line) for line in lines if _clean(line)}
         chunks = [chunk for line in fresh for chunk in _chunks(line, cue)]
-        if not chunks or cue.end - cue.start < 0.02 and not any(s is not None for s, _ in chunks):
-            continue  # nothing new, or a zero-length transition cue
+        if not chunks:
+            continue  # nothing new
         words = _cue_words(chunks, cue)
-        segments.append(Segment(cue.start, cue.end, " ".join(w.word for w in words), words))
-    return segments
+        raw = [(w.word, w.start, w.end, w.score, w.interpolated) for w in words]
+        segment, found = build_segment(cue.index, cue.start, cue.end, " ".join(t for _, t in chunks), raw,
+                                       word_level=False)
+        issues += found
+        if segment is not None:
+            segments.append(segment)
+    segments, found = order_segments(segments, sort_by_start=True)
+    return segments, sorted([*issues, *found], key=lambda i: i.segment)
 
 
 def _vtt_language(header: str) -> str | None:
@@ -124,19 +155,13 @@ def parse_vtt(text: str, origin: str | None = None, language: str | None = None)
     if not text.startswith("WEBVTT"):
         raise TranscriptFormatError("not a WebVTT file (it must start with 'WEBVTT')")
     header = re.split(r"\n\s*\n", text.replace("\r\n", "\n"), maxsplit=1)[0]
-    segments = cues_to_segments(parse_cues(text, strict_blank_lines=True))
-    return Transcript(tuple(segments), _vtt_language(header) or language, VTT, origin)
+    segments, issues = cues_to_segments(parse_cues(text, strict_blank_lines=True))
+    return Transcript(tuple(segments), _vtt_language(header) or language, VTT, origin, issues=tuple(issues))
 
 
 def parse_srt(text: str, origin: str | None = None, language: str | None = None) -> Transcript:
     cues = parse_cues(text.lstrip("\ufeff"))
     if not cues and text.strip():
         raise TranscriptFormatError("not an SRT file (no 'HH:MM:SS,mmm --> HH:MM:SS,mmm' timing lines)")
-    # SRT cues are independent captions: no rolling repeats to drop, so each cue is kept whole.
-    segments = []
-    for cue in cues:
-        body = _clean(" ".join(cue.lines))
-        if body:
-            words = spread_words(body, cue.start, cue.end)
-            segments.append(Segment(cue.start, cue.end, body, words))
-    return Transcript(tuple(segments), language, SRT, origin)
+    segments, issues = cues_to_segments(cues)
+    return Transcript(tuple(segments), language, SRT, origin, issues=tuple(issues))

@@ -71,6 +71,7 @@ def test_demo_narration_one_window_per_sentence(run_dir: RunDir) -> None:
         assert row["end"] - row["start"] == pytest.approx(row["duration_s"], abs=1e-3)
         assert row["word_count"] == len(row["narration"].split()) and 1.0 < row["speech_rate"] < 5.0
         assert row["deid_counts"] == {}
+        assert row["interpolated_words"] == row["word_count"]  # the demo's word times are interpolated
 
 
 def test_real_transcripts_bounds_and_stable_ids(realdata: Path, tmp_path: Path) -> None:
@@ -178,3 +179,17 @@ def test_a_stricter_transcribe_guard_is_honoured_without_re_transcribing(run_dir
     strict = make_config("transcribe.mean_word_confidence.min=0.9")
     assert registry.stage_config_hash(stage, strict) == registry.stage_config_hash(stage, config)
     assert SegmentStage(strict, run_dir).items() == []
+
+
+def test_non_speech_gives_no_window_and_never_reaches_narration(run_dir: RunDir) -> None:
+    config = make_config()
+    first = SpokenSentence("Now we make the main incision with the keratome.", 0.5, 3.5)
+    music = SpokenSentence("[Music]", 4.0, 8.0)
+    lyrics = SpokenSentence("♪ la la la ♪", 8.2, 8.8)
+    last = SpokenSentence(">> Then we fill the chamber &amp; the bag.", 9.0, 12.0)
+    add_transcripts(run_dir, config, {"tags": whisperx_transcript([first, music, lyrics, last])})
+    run_stage(SegmentStage(config, run_dir), QUIET)
+    rows = segment_rows(run_dir, config)
+    assert [r["narration"] for r in rows] == ["Now we make the main incision with the keratome.",
+                                              "Then we fill the chamber & the bag."]
+    assert all(r["status"] == "ok" for r in rows)

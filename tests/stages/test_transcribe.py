@@ -23,7 +23,8 @@ from tests.conftest import MakeVideo, make_config
 from tests.helpers.tiny_asr import TINY_WORDS, speech_video, tiny_asr_models
 
 QUIET = RunOptions(progress=False)
-GUARDS = {"has_audio", "n_words", "loop_repeats", "time_overrun_s", "word_order_violations", "language"}
+GUARDS = {"has_audio", "n_words", "narration_kept", "loop_repeats", "time_overrun_s", "word_order_violations",
+          "language"}
 COMMON = ("transcript_path", "transcript_source", "language", "n_words")
 
 
@@ -108,7 +109,7 @@ def test_downloaded_subtitles_are_used_and_odd_rows_ignored(run_dir: RunDir, mak
     assert rows[0]["n_words"] == 3
 
 
-def test_hallucination_loop_is_rejected_and_kept_for_audit(run_dir: RunDir, make_video: MakeVideo) -> None:
+def test_hallucination_loop_over_most_of_the_file_rejects_the_video(run_dir: RunDir, make_video: MakeVideo) -> None:
     video = make_video("loop.mp4", duration=6.0)
     _sidecar(video, _spoken(("We close the wound.", 0.2, 1.0), ("thank you " * 15, 1.2, 5.5)))
     config = make_config("transcribe.precedence=[import]")
@@ -116,10 +117,32 @@ def test_hallucination_loop_is_rejected_and_kept_for_audit(run_dir: RunDir, make
     [rows] = _transcribe(run_dir, config).values()
     checks = _by_check(rows)
     assert key_status(rows) == "rejected"
-    assert checks["loop_repeats"]["value"] == 15 and checks["loop_repeats"]["status"] == "rejected"
-    assert "hallucination loop ('thank you' repeated)" in checks["loop_repeats"]["reason"]
-    assert checks["n_words"]["status"] == "ok"
-    assert Path(checks["loop_repeats"]["transcript_path"]).exists()  # rejected, still written
+    # The repeats are removed (the first "thank you" stays); what is left is too little of the narration.
+    kept = checks["narration_kept"]
+    assert kept["status"] == "rejected" and kept["value"] == pytest.approx(6 / 34)
+    assert kept["reason"].startswith("too little narration left (lost: 28 words (hallucination loop 28))")
+    assert checks["loop_repeats"]["value"] == 1 and checks["loop_repeats"]["status"] == "ok"
+    [issue] = kept["segment_issues"]
+    assert issue["kind"] == "hallucination loop" and issue["action"] == "repaired"
+    assert issue["detail"] == "'thank you' x15: repeats removed" and issue["words_removed"] == 28
+    assert all(r["segment_repairs"] == {"hallucination loop": 1} and r["segments_repaired"] == 1 for r in rows)
+    written = json.loads(Path(kept["transcript_path"]).read_text())  # rejected, still written
+    assert [s["text"] for s in written["segments"]] == ["We close the wound.", "thank you"]
+    assert written["ophora"]["segment_issues"] == kept["segment_issues"]
+
+
+def test_a_local_loop_is_removed_and_the_video_kept(run_dir: RunDir, make_video: MakeVideo) -> None:
+    video = make_video("local_loop.mp4", duration=20.0)
+    sentences = [(f"Step {n}: now we carefully rotate the nucleus with the chopper.", 1.0 + 3 * n, 3.5 + 3 * n)
+                 for n in range(5)]
+    _sidecar(video, _spoken(*sentences, ("you you you you you you you", 16.0, 17.0)))
+    config = make_config("transcribe.precedence=[import]")
+    _prepare(run_dir, config, video)
+    [rows] = _transcribe(run_dir, config).values()
+    checks = _by_check(rows)
+    assert key_status(rows) == "ok", [r["reason"] for r in rows if r["status"] != "ok"]
+    assert checks["narration_kept"]["value"] == pytest.approx(56 / 62)  # 5 x 11 words + "you", of 62
+    assert checks["n_words"]["value"] == 56 and rows[0]["segment_repairs"] == {"hallucination loop": 1}
 
 
 def test_timestamps_past_the_end_are_clamped_and_flagged(run_dir: RunDir, make_video: MakeVideo) -> None:
@@ -128,12 +151,19 @@ def test_timestamps_past_the_end_are_clamped_and_flagged(run_dir: RunDir, make_v
     config = make_config("transcribe.precedence=[import]")
     _prepare(run_dir, config, video)
     [rows] = _transcribe(run_dir, config).values()
-    overrun = _by_check(rows)["time_overrun_s"]
-    assert overrun["status"] == "rejected" and overrun["value"] == pytest.approx(5.0, abs=0.1)
-    assert overrun["reason"].startswith("timestamps beyond the media duration (clamped)")
+    checks = _by_check(rows)
+    overrun = checks["time_overrun_s"]  # measured and stored; no bound by default (a local fault)
+    assert overrun["status"] == "ok" and overrun["value"] == pytest.approx(5.0, abs=0.1)
+    kept = checks["narration_kept"]  # but most of this transcript lies past the end: a global fault
+    assert kept["status"] == "rejected" and kept["value"] == pytest.approx(3 / 9)
+    assert "past the media end 6" in kept["reason"]
+    assert [(i["action"], i["kind"], i["text"]) for i in kept["segment_issues"]] == [
+        ("dropped", "past the media end", "And this is from another video.")]
     written = json.loads(Path(overrun["transcript_path"]).read_text())
     assert max(w["end"] for s in written["segments"] for w in s["words"]) <= 3.05
     assert [s["text"] for s in written["segments"]] == ["Insert the lens."]
+    strict = make_config("transcribe.precedence=[import]", "transcribe.time_overrun_s={max: 1.0}")
+    assert not strict.transcribe.time_overrun_s.accepts(overrun["value"])  # the old strictness, by config
 
 
 def test_language_mismatch_and_corrupt_sidecar(run_dir: RunDir, make_video: MakeVideo) -> None:
@@ -218,3 +248,42 @@ def test_asr_path_on_tiny_models(run_dir: RunDir, tmp_path: Path, tmp_path_facto
     value = checks["mean_word_confidence"]["value"]
     assert relaxed.transcribe.mean_word_confidence.accepts(value)
     assert not config.transcribe.mean_word_confidence.accepts(value)
+
+
+def test_silent_video_uses_its_imported_transcript(run_dir: RunDir, make_video: MakeVideo) -> None:
+    """`has_audio` gates ASR only: a sidecar for a video without sound is imported, not ignored."""
+    video = make_video("silent.mp4", duration=4.0, audio=False)
+    _sidecar(video, _spoken(("Now I make the incision.", 0.5, 1.8), ("Then insert the lens.", 2.4, 3.6)))
+    config = make_config("transcribe.precedence=[import,asr]", "transcribe.model=/nonexistent")
+    _prepare(run_dir, config, video)
+    [rows] = _transcribe(run_dir, config).values()
+    checks = _by_check(rows)
+    assert key_status(rows) == "ok"
+    assert checks["has_audio"]["passed"] is True and checks["has_audio"]["value"] == 0.0  # the fact is kept
+    assert rows[0]["transcript_source"] == "import:whisperx" and rows[0]["n_words"] == 9
+
+
+def test_real_silent_cataract_clip_with_a_supplied_transcript(realdata: Path, tmp_path: Path) -> None:
+    """The real Cataract-1K clip has no audio stream; a transcript given with --transcripts is used."""
+    from ophora_data.stages import registry
+    from ophora_data.stages.segment import SegmentStage
+
+    clip = realdata / "surgical" / "cataract1k_case4687_capsulorhexis_52.50-57.50s_224px.mp4"
+    given = tmp_path / "given"
+    given.mkdir()
+    config = make_config("transcribe.precedence=[import,asr]", f"transcribe.transcripts_dir={given}")
+    run = RunDir(tmp_path / "run").create()
+    _prepare(run, config, clip)  # read in place, never copied
+    probe = run.table("probe").all_rows()[0]
+    assert probe["has_audio"] is False or probe["has_audio"] == 0
+    video_id = probe["video_id"]
+    (given / f"{video_id}.srt").write_text(
+        "1\n00:00:00,200 --> 00:00:02,400\nNow we start the capsulorhexis with the forceps.\n\n"
+        "2\n00:00:02,600 --> 00:00:04,900\nTear the anterior capsule in a smooth circle.\n")
+    rows = _transcribe(run, config)[video_id]
+    assert key_status(rows) == "ok" and rows[0]["transcript_source"] == "import:srt"
+    run_stage(SegmentStage(config, run), QUIET)
+    windows = run.table("segment").current("clip_id", registry.stage_config_hash(SegmentStage, config))
+    assert [w["status"] for w in windows] == ["ok", "ok"]
+    assert all(w["end"] <= 5.005 + 1e-6 for w in windows)
+    assert [w["interpolated_words"] for w in windows] == [w["word_count"] for w in windows] == [8, 8]

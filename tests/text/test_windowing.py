@@ -162,3 +162,47 @@ def test_sentences_never_split_a_word() -> None:
     assert all(a < b for a, b in ranges)
     assert sum(b - a for a, b in ranges) == len(words)
     assert ranges[0] == (0, 4)  # "Dr." does not end a sentence
+
+
+def test_words_keep_spoken_order_never_a_sort_by_time(tmp_path: Path) -> None:
+    """whisperX #419: times running backwards inside a segment; overlapping segments."""
+    data = {"segments": [
+        {"start": 1.0, "end": 4.2, "text": "", "words": [
+            {"word": "Now", "start": 1.0, "end": 1.4}, {"word": "stain", "start": 1.5, "end": 2.0},
+            {"word": "the", "start": 2.1, "end": 2.3}, {"word": "capsule.", "start": 2.4, "end": 4.2}]},
+        {"start": 3.8, "end": 6.9, "text": "", "words": [
+            {"word": "Wait,", "start": 3.8, "end": 4.3}, {"word": "then", "start": 5.9, "end": 6.05},
+            {"word": "wash", "start": 5.6, "end": 5.85}, {"word": "out.", "start": 6.1, "end": 6.9}]},
+        {"start": 9.92, "end": 12.84, "text": "", "words": [
+            {"word": "Fill", "start": 12.66, "end": 12.84}, {"word": "the", "start": 10.4, "end": 10.58},
+            {"word": "bag.", "start": 9.92, "end": 9.98}]},
+    ]}
+    words = load_words(_write(tmp_path, data))
+    assert [w.text for w in words] == ["Now", "stain", "the", "capsule.", "Wait,", "then", "wash", "out.",
+                                       "Fill", "the", "bag."]
+    assert [w.segment for w in words] == [0] * 4 + [1] * 4 + [2] * 3
+    assert all(a.start <= b.start for a, b in zip(words, words[1:], strict=False))
+    windows = _windows(words)
+    assert_partition(words, windows)
+    assert all(w.start < w.end for w in windows)
+    assert [(w.first, w.stop) for w in windows][-1] == (8, 11)  # the re-timed segment is one unit
+    assert windows[-1].start <= 9.92 and windows[-1].end >= 12.84
+
+
+def test_an_atomic_segment_is_never_merged_with_its_neighbours() -> None:
+    def seg(texts: list[str], start: float, index: int, atomic: bool) -> list[Word]:
+        return [Word(t, start + 0.4 * k, start + 0.4 * k + 0.35, atomic, index, atomic) for k, t in enumerate(texts)]
+
+    words = seg(["Cut", "here."], 0.0, 0, False) + seg(["20,", "30,", "40."], 1.0, 1, True) + \
+        seg(["Now", "lift."], 2.4, 2, False)
+    windows = _windows(words, SegmentConfig(min_s=2.0))
+    assert [(w.first, w.stop) for w in windows] == [(0, 2), (2, 5), (5, 7)]
+    assert all("shorter than segment.min_s" in w.reason for w in windows)  # rejected alone, never merged
+    plain = [Word(w.text, w.start, w.end, False, w.segment, False) for w in words]
+    assert [(w.first, w.stop) for w in _windows(plain, SegmentConfig(min_s=2.0))] == [(0, 7)]
+
+
+def test_interpolated_flags_of_the_file_are_read(tmp_path: Path) -> None:
+    data = {"segments": [{"start": 0.0, "end": 1.0, "text": "a b", "words": [
+        {"word": "a", "start": 0.0, "end": 0.5, "interpolated": True}, {"word": "b", "start": 0.5, "end": 1.0}]}]}
+    assert [w.interpolated for w in load_words(_write(tmp_path, data))] == [True, False]

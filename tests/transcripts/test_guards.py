@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from ophora_data.transcripts.guards import (
-    clamp_to_duration,
     evaluate_guards,
     longest_loop,
     mean_confidence,
@@ -13,7 +12,9 @@ from ophora_data.transcripts.guards import (
     same_language,
     time_overrun,
 )
+from ophora_data.transcripts.issues import DROPPED, PAST_END, REPAIRED
 from ophora_data.transcripts.model import Segment, Transcript, Word, spread_words
+from ophora_data.transcripts.repair import RepairRules, repair_transcript
 
 
 def _transcript(text: str, start: float = 0.0, end: float = 10.0) -> Transcript:
@@ -45,10 +46,11 @@ def test_overrun_is_measured_then_clamped() -> None:
     assert time_overrun(transcript, 3.0) == pytest.approx(4.0)
     assert time_overrun(transcript, 10.0) == 0.0
     assert time_overrun(transcript, None) == 0.0
-    clamped = clamp_to_duration(transcript, 3.0)
+    clamped = repair_transcript(transcript, 3.0, RepairRules())
     assert len(clamped.segments) == 1  # the segment starting after the end is dropped
     assert clamped.segments[0].end == 3.0 and clamped.words[-1].end == 3.0
     assert time_overrun(clamped, 3.0) == 0.0
+    assert [(i.action, i.kind, i.text) for i in clamped.issues] == [(REPAIRED, PAST_END, ""), (DROPPED, PAST_END, "c")]
 
 
 def test_order_violations_count_overlaps_and_reversals() -> None:
@@ -75,5 +77,6 @@ def test_evaluate_guards_names_each_check() -> None:
     assert results["loop_repeats"].value == 10 and "'thank you'" in results["loop_repeats"].label
     assert results["time_overrun_s"].value == 2.5
     assert results["n_words"].value == 20
+    assert results["narration_kept"].value == 1.0 and "nothing lost" in results["narration_kept"].label
     assert "mean_word_confidence" not in results  # subtitles carry no scores
     assert results["language"].flag is False and "'de'" in results["language"].label

@@ -72,7 +72,8 @@ def test_nan_and_missing_segment_times_are_handled() -> None:
         {"word": "x", "start": 1.0, "end": 2.0, "score": 0.5}]}]}
     transcript = parse_json_transcript(data)
     assert len(transcript.segments) == 1 and transcript.segments[0].start == 1.0
-    assert transcript.extra["dropped_segments"] == 1
+    [issue] = transcript.issues
+    assert (issue.segment, issue.action, issue.kind, issue.text) == (0, "dropped", "no timing", "lost")
 
 
 @pytest.mark.parametrize(("content", "message"), [
