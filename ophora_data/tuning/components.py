@@ -75,11 +75,14 @@ def encode_video_params(components: Components, video):
         return components.vae.encode(video.permute(0, 2, 1, 3, 4)).latent_dist.parameters
 
 
-def sample_latents(components: Components, params):
-    """Draw latents from stored parameters and scale them as the pipeline does: (B, F', C', h, w)."""
+def sample_latents(components: Components, params, generator=None):
+    """Draw latents from stored parameters and scale them as the pipeline does: (B, F', C', h, w).
+
+    `generator` (a torch.Generator on the params' device) makes the draw reproducible across a resume.
+    """
     from diffusers.models.autoencoders.vae import DiagonalGaussianDistribution
 
-    latents = DiagonalGaussianDistribution(params).sample() * components.vae.config.scaling_factor
+    latents = DiagonalGaussianDistribution(params).sample(generator=generator) * components.vae.config.scaling_factor
     return latents.permute(0, 2, 1, 3, 4)
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from tqdm import tqdm
 
 from ophora_data.config.tune import TuneConfig
-from ophora_data.tuning.checkpoints import resolve_resume, save_checkpoint
+from ophora_data.tuning.checkpoints import TrainingProgress, resolve_resume, save_checkpoint
 from ophora_data.tuning.components import (
     Components,
     encode_prompts,
@@ -35,12 +35,16 @@ class TrainResult:
     latents: dict[str, int] | None = None
 
 
-def diffusion_loss(components: Components, cfg: TuneConfig, batch: dict[str, Any], device: str):
-    """v-prediction loss as CogVideoX was trained: predict x0 via get_velocity, SNR-style weights."""
+def diffusion_loss(components: Components, cfg: TuneConfig, batch: dict[str, Any], device: str, generator=None):
+    """v-prediction loss as CogVideoX was trained: predict x0 via get_velocity, SNR-style weights.
+
+    Every random draw (latent sample, noise, timesteps) comes from `generator` when given, so a run
+    resumed from a checkpoint draws exactly what an uninterrupted run would.
+    """
     import torch
 
     params = batch["latent_params"] if "latent_params" in batch else encode_video_params(components, batch["video"])
-    latents = sample_latents(components, params.to(device))
+    latents = sample_latents(components, params.to(device), generator)
     embeds = batch.get("prompt_embeds")
     embeds = (
         embeds.to(device)
@@ -48,8 +52,10 @@ def diffusion_loss(components: Components, cfg: TuneConfig, batch: dict[str, Any
         else encode_prompts(components, batch["prompt"], cfg.max_text_length, device)
     )
     scheduler = components.scheduler
-    noise = torch.randn_like(latents)
-    steps = torch.randint(0, scheduler.config.num_train_timesteps, (latents.shape[0],), device=device).long()
+    noise = torch.randn(latents.shape, generator=generator, device=latents.device, dtype=latents.dtype)
+    steps = torch.randint(
+        0, scheduler.config.num_train_timesteps, (latents.shape[0],), generator=generator, device=device
+    ).long()
     noisy = scheduler.add_noise(latents, noise, steps)
     output = components.transformer(
         hidden_states=noisy,
@@ -106,11 +112,26 @@ def save_final(
     return final / "transformer"
 
 
+def epoch_batches(accelerator: Any, loader: Any, progress: TrainingProgress):
+    """The loader positioned at `progress`: this epoch's order, minus the batches already trained on."""
+    if hasattr(loader, "set_epoch"):
+        loader.set_epoch(progress.epoch)
+    if progress.batches_in_epoch:
+        return accelerator.skip_first_batches(loader, progress.batches_in_epoch)
+    return loader
+
+
 def train(cfg: TuneConfig, out_dir: Path, device: str = "auto", resume: str | None = None) -> TrainResult:
+    """Tune the CogVideoX transformer for `cfg.max_steps` optimizer steps; checkpoints, final weights in `out_dir`.
+
+    `resume` ("latest" or a checkpoint-<step> folder) continues from that checkpoint's step, weights,
+    optimizer, scheduler, data position and noise RNG: the result equals an uninterrupted run (on the
+    same device and settings). Raises TuningError for missing data, checkpoints or a diverging loss.
+    """
     require_tune_extra()
     import torch
     from accelerate import Accelerator
-    from accelerate.utils import set_seed
+    from accelerate.utils import DataLoaderConfiguration, set_seed
     from diffusers.optimization import get_cosine_with_hard_restarts_schedule_with_warmup
 
     device = resolve_device(device)
@@ -119,6 +140,8 @@ def train(cfg: TuneConfig, out_dir: Path, device: str = "auto", resume: str | No
         mixed_precision=cfg.mixed_precision if device == "cuda" else "no",
         gradient_accumulation_steps=cfg.gradient_accumulation,
         project_dir=str(out_dir),
+        # Each epoch's order is a function of (seed, epoch), so a resume can replay it and skip what was seen.
+        dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True, data_seed=cfg.seed),
     )
     set_seed(cfg.seed)
     components = load_components(cfg, str(accelerator.device))
@@ -145,16 +168,21 @@ def train(cfg: TuneConfig, out_dir: Path, device: str = "auto", resume: str | No
         optimizer, cfg.warmup_steps, cfg.max_steps, num_cycles=cfg.lr_cycles
     )
     components.transformer, optimizer, loader, schedule = accelerator.prepare(transformer, optimizer, loader, schedule)
+    progress = TrainingProgress(cfg.seed + accelerator.process_index, str(accelerator.device))
+    accelerator.register_for_checkpointing(progress)
     step, loss_value = 0, math.nan
     if resume:
         step, checkpoint = resolve_resume(out_dir, resume)
+        # Restores weights, optimizer, scheduler, RNGs and `progress` (data position, noise generator).
         accelerator.load_state(str(checkpoint))
     bar = tqdm(total=cfg.max_steps, initial=step, desc=f"tune {cfg.phase}", unit="step")
     components.transformer.train()
     while step < cfg.max_steps:
-        for batch in loader:
+        seen_before = progress.batches_in_epoch
+        for batch in epoch_batches(accelerator, loader, progress):
+            progress.batches_in_epoch += 1
             with accelerator.accumulate(components.transformer):
-                loss = diffusion_loss(components, cfg, batch, str(accelerator.device))
+                loss = diffusion_loss(components, cfg, batch, str(accelerator.device), progress.generator)
                 accelerator.backward(loss)
                 if accelerator.sync_gradients:
                     accelerator.clip_grad_norm_(components.transformer.parameters(), cfg.max_grad_norm)
@@ -181,6 +209,10 @@ def train(cfg: TuneConfig, out_dir: Path, device: str = "auto", resume: str | No
                 )
             if step >= cfg.max_steps:
                 break
+        else:
+            if progress.batches_in_epoch == 0 and seen_before == 0:
+                raise TuningError(f"no training samples in {cfg.data!r} (config {cfg.subset!r})")
+            progress.next_epoch()
     bar.close()
     final = save_final(accelerator, components, cfg, out_dir, step, loss_value)
     return TrainResult(out_dir, step, loss_value, final, latent_counts)

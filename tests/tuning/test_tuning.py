@@ -50,7 +50,91 @@ def tiny_cfg(model: Path, data: Path, *overrides: str) -> TuneConfig:
     return resolve_config(None, None, base + list(overrides)).tune
 
 
-def test_two_steps_checkpoint_and_resume(tiny_model: Path, release: Path, tmp_path: Path) -> None:
+class Interrupted(Exception):
+    """Stands for a kill right after a checkpoint was written."""
+
+
+def final_weights(out: Path) -> dict:
+    from diffusers import CogVideoXTransformer3DModel
+
+    return CogVideoXTransformer3DModel.from_pretrained(out / "final" / "transformer").state_dict()
+
+
+def train_interrupted_after(cfg: TuneConfig, out: Path, stop_step: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Train until the checkpoint of `stop_step` is on disk, then die as a killed process would."""
+    from ophora_data.tuning import train as train_module
+
+    real = train_module.save_checkpoint
+
+    def save_then_die(accelerator, out_dir, step, loss, keep):
+        path = real(accelerator, out_dir, step, loss, keep)
+        if step == stop_step:
+            raise Interrupted(step)
+        return path
+
+    with monkeypatch.context() as patch:
+        patch.setattr(train_module, "save_checkpoint", save_then_die)
+        with pytest.raises(Interrupted):
+            train_module.train(cfg, out, device="cpu")
+
+
+def resume_cfg(model: Path, data: Path) -> TuneConfig:
+    return tiny_cfg(model, data, "tune.max_steps=5", "tune.learning_rate=0.01", "tune.keep_checkpoints=10")
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tiny_model: Path, release: Path, tmp_path_factory: pytest.TempPathFactory):
+    from ophora_data.tuning.train import train
+
+    return train(resume_cfg(tiny_model, release), tmp_path_factory.mktemp("whole"), device="cpu")
+
+
+# 3 clips, batch 1: one epoch is 3 steps. Stopping after step 2 resumes mid-epoch; after step 3, at
+# an epoch boundary; both runs go on into the next epoch.
+@pytest.mark.parametrize("stop_step", [2, 3])
+def test_resume_continues_from_checkpoint_and_matches_an_uninterrupted_run(
+    tiny_model: Path, release: Path, uninterrupted, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stop_step: int
+) -> None:
+    import torch
+
+    from ophora_data.tuning import train as train_module
+
+    cfg, whole = resume_cfg(tiny_model, release), uninterrupted
+    train_interrupted_after(cfg, tmp_path / "resumed", stop_step, monkeypatch)
+    assert not (tmp_path / "resumed" / "final").exists()
+
+    losses_computed = []
+    real_loss = train_module.diffusion_loss
+
+    def counting_loss(*args, **kwargs):
+        losses_computed.append(1)
+        return real_loss(*args, **kwargs)
+
+    monkeypatch.setattr(train_module, "diffusion_loss", counting_loss)
+    resumed = train_module.train(cfg, tmp_path / "resumed", device="cpu", resume="latest")
+    assert resumed.steps == 5 and len(losses_computed) == 5 - stop_step  # continued from the checkpoint's step
+    assert resumed.last_loss == whole.last_loss
+    for step in range(stop_step + 1, 6):  # every step after the resume saw the same batch, noise and lr
+        marker = Path("checkpoints") / f"checkpoint-{step}" / "ophora_step.json"
+        ours, theirs = (json.loads((root / marker).read_text()) for root in (tmp_path / "resumed", whole.out_dir))
+        assert ours == theirs
+    tuned, reference = final_weights(tmp_path / "resumed"), final_weights(whole.out_dir)
+    assert tuned.keys() == reference.keys()
+    different = [name for name in tuned if not torch.equal(tuned[name], reference[name])]
+    assert different == [], f"resumed weights differ from an uninterrupted run in {different[:3]}"
+    base = final_weights_of_base(tiny_model)
+    assert any(not torch.equal(base[k], v) for k, v in tuned.items())  # training changed the weights at all
+    state = json.loads((tmp_path / "resumed" / "final" / "training_state.json").read_text())
+    assert state["steps"] == 5 and state["phase"] == "tpt"
+
+
+def final_weights_of_base(model: Path) -> dict:
+    from diffusers import CogVideoXTransformer3DModel
+
+    return CogVideoXTransformer3DModel.from_pretrained(model / "transformer").state_dict()
+
+
+def test_resume_with_more_steps_extends_a_finished_run(tiny_model: Path, release: Path, tmp_path: Path) -> None:
     from ophora_data.tuning.train import train
 
     out = tmp_path / "tpt"
@@ -60,8 +144,14 @@ def test_two_steps_checkpoint_and_resume(tiny_model: Path, release: Path, tmp_pa
     assert (out / "final" / "transformer" / "config.json").is_file()
     resumed = train(tiny_cfg(tiny_model, release, "tune.max_steps=3"), out, device="cpu", resume="latest")
     assert resumed.steps == 3 and math.isfinite(resumed.last_loss)
-    state = json.loads((out / "final" / "training_state.json").read_text())
-    assert state["steps"] == 3 and state["phase"] == "tpt"
+    assert json.loads((out / "final" / "training_state.json").read_text())["steps"] == 3
+
+
+def test_resume_without_a_checkpoint_is_a_clear_error(tiny_model: Path, release: Path, tmp_path: Path) -> None:
+    from ophora_data.tuning.train import train
+
+    with pytest.raises(TuningError, match="no checkpoint under"):
+        train(tiny_cfg(tiny_model, release), tmp_path / "empty", device="cpu", resume="latest")
 
 
 def test_phase_two_starts_from_phase_one_weights(tiny_model: Path, release: Path, tmp_path: Path) -> None:
