@@ -199,22 +199,37 @@ def test_concurrency_limit(tmp_path: Path) -> None:
     assert len(server.chat_requests) == 6 and peak[0] == 2
 
 
-def test_key_comes_from_env_is_sent_and_never_leaks(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_key_comes_from_env_is_sent_and_never_leaks(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+    import traceback
+
+    caplog.set_level(logging.DEBUG)
+    bad_key = SECRET[:-3] + "BAD"
+    cache = RequestCache(tmp_path / "cache.sqlite")
     monkeypatch.setenv("MY_LLM_KEY", SECRET)
     with FakeLLMServer(api_key=SECRET) as server:
         config = CaptionConfig(base_url=server.base_url, model=server.model, api_key_env="MY_LLM_KEY")
-        client = LLMClient(config, CaptionV1.model_validate, cache_namespace(), response_format())
+        client = LLMClient(config, CaptionV1.model_validate, cache_namespace(), response_format(), cache)
         client.check()
         assert client.complete(_messages(), repair_messages).data is not None
         assert {r.authorization for r in server.requests} == {f"Bearer {SECRET}"}
-        monkeypatch.setenv("MY_LLM_KEY", SECRET[:-3] + "BAD")
-        bad = LLMClient(config, CaptionV1.model_validate, cache_namespace(), response_format())
+        monkeypatch.setenv("MY_LLM_KEY", bad_key)
+        bad = LLMClient(config, CaptionV1.model_validate, cache_namespace(), response_format(), cache)
         with pytest.raises(LLMConfigError, match="MY_LLM_KEY") as excinfo:
             bad.check()
         result = bad.complete(_messages("another narration"), repair_messages)
     assert "SECRET" not in str(excinfo.value) and "BAD" not in str(excinfo.value)
     assert result.data is None and "401" in result.error and "BAD" not in result.error
-    assert "SECRET" not in (tmp_path / "x").as_posix()  # nothing written here by the client at all
+    shown = "".join(traceback.format_exception(excinfo.value)) + result.error + caplog.text
+    assert SECRET not in shown and bad_key not in shown  # tracebacks and logs
+    assert len(cache) == 1  # the good answer was stored, so the scan below reads what the client wrote
+    written = [path for path in tmp_path.rglob("*") if path.is_file()]
+    assert written
+    for path in written:
+        data = path.read_bytes()
+        assert SECRET.encode() not in data and bad_key.encode() not in data, path
 
 
 def test_check_names_unserved_model_and_unreachable_server(server: FakeLLMServer) -> None:

@@ -374,7 +374,9 @@ def test_youtube_source_offline_fails_cleanly_and_stays_retryable(run_dir: RunDi
     result = download(run_dir, config)
     row = current(run_dir, config)["X3jTUYMflCk"]
     assert result.as_dict()["failed"] == 1 and row["retryable"] is True, row["reason"]
-    assert row["reason"].startswith("network error") and "X3jTUYMflCk" not in str(run_dir.raw_dir.iterdir())
+    assert row["reason"].startswith("network error")
+    assert not run_dir.raw_video("X3jTUYMflCk").exists()
+    assert [p for p in files_of(run_dir, "X3jTUYMflCk") if p.is_file()] == []  # not even a `.part`
     assert no_internet and all("youtube" in attempt for attempt in no_internet)  # refused by the guard
     no_internet.clear()
 
