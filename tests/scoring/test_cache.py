@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -32,8 +33,24 @@ def test_prompts_and_fingerprints(tmp_path: Path) -> None:
     assert cache.load_prompts("p") is None
     cache.save_prompts("p", np.eye(3))
     np.testing.assert_array_equal(cache.load_prompts("p"), np.eye(3))
-    a, b = tmp_path / "a.bin", tmp_path / "b.bin"
-    a.write_bytes(b"x" * 3_000_000)
-    b.write_bytes(b"x" * 2_999_999 + b"y")
-    assert file_fingerprint(a) != file_fingerprint(b) and file_fingerprint(a) == file_fingerprint(a)
     assert text_fingerprint("cut") != text_fingerprint("cut ")
+
+
+def test_file_fingerprint_is_the_content_hash(tmp_path: Path) -> None:
+    content = bytes(range(256)) * 12_000  # ~3 MB: several 1 MiB chunks
+    a = tmp_path / "a.bin"
+    a.write_bytes(content)
+    expected = hashlib.blake2b(content, digest_size=16).hexdigest()  # independent of chunking
+    assert file_fingerprint(a) == expected
+    assert file_fingerprint(a, chunk_bytes=4096) == expected
+    moved = tmp_path / "moved" / "renamed.mp4"  # a run directory that moved keeps its cache
+    moved.parent.mkdir()
+    moved.write_bytes(content)
+    assert file_fingerprint(moved) == expected
+    # Same size, one byte changed at the start, the middle or the end: a recut clip is encoded again.
+    for offset in (0, len(content) // 2, len(content) - 1):
+        changed = bytearray(content)
+        changed[offset] ^= 0xFF
+        b = tmp_path / f"b{offset}.bin"
+        b.write_bytes(bytes(changed))
+        assert file_fingerprint(b) != expected, offset
