@@ -10,6 +10,7 @@ import typer
 
 from ophora_data.commands import audit as audit_commands
 from ophora_data.commands import release as release_commands
+from ophora_data.commands import reproduce as reproduce_commands
 from ophora_data.commands import tuning as tuning_commands
 from ophora_data.commands.common import (
     EXIT_STAGE_FAILED,
@@ -198,6 +199,9 @@ def status(workdir: Workdir, json_: JsonFlag = False) -> None:
     if not run.root.exists():
         fail(f"no run directory at {run.root}", EXIT_USAGE)
     result = run_status(run, config)
+    from ophora_data.reproduce.status import reproduce_status
+
+    result.update(reproduce_status(run, config))  # `reproduce` runs outside the pipeline's stage list
     if json_:
         out.print_json(json.dumps(result))
     else:
@@ -225,6 +229,7 @@ def demo(
 
 audit_commands.register(app)
 release_commands.register(app)
+reproduce_commands.register(app)
 tuning_commands.register(app)
 
 

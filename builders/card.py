@@ -12,7 +12,8 @@ from pathlib import Path
 import yaml
 
 from builders.collect import ReleaseInputs
-from builders.layout import DESCRIPTIONS, ConfigLayout
+from builders.layout import ConfigLayout
+from builders.manifest_card import has_media, records_note, reproduce_section
 from builders.provenance import code_version
 from ophora_data.config import Bound, Config, config_to_yaml, stable_hash
 from ophora_data.paths import DATASET_CARD_TEMPLATE
@@ -152,8 +153,9 @@ def _load_examples(repo: str, layouts: list[ConfigLayout]) -> str:
     lines = ["from datasets import load_dataset", "",
              f'ds = load_dataset("{repo}", "default", split="train", streaming=True)',
              "record = next(iter(ds))",
-             'print(record["__key__"], record["txt"], record["json"]["duration_s"])',
-             'frames = record["mp4"].get_frames_in_range(0, 8).data  # torchcodec VideoDecoder']
+             'print(record["__key__"], record["txt"], record["json"]["duration_s"])']
+    if has_media(layouts):
+        lines.append('frames = record["mp4"].get_frames_in_range(0, 8).data  # torchcodec VideoDecoder')
     if "strict" in names:
         lines += ["", f'strict = load_dataset("{repo}", "strict", split="train")']
     lines += ["", "# the audit table: by config name (one json record per candidate) or as Parquet",
@@ -161,6 +163,9 @@ def _load_examples(repo: str, layouts: list[ConfigLayout]) -> str:
               "import pandas as pd",
               f'table = pd.read_parquet("hf://datasets/{repo}/audit/candidates.parquet")',
               'table[table.decision == "rejected"][["clip_id", "reasons"]]']
+    if "manifest" in names:
+        lines += ["", "# sources, exact windows, redaction boxes and fingerprints (what `reproduce` uses)",
+                  f'manifest = load_dataset("{repo}", "manifest", split="train")']
     return "\n".join(lines)
 
 
@@ -173,8 +178,10 @@ def card_values(inputs: ReleaseInputs, layouts: list[ConfigLayout], config: Conf
         "configs_yaml": _yaml({"configs": [lay.configs_entry() for lay in layouts]}),
         "dataset_info_yaml": _yaml({"dataset_info": [lay.info_entry() for lay in layouts]}),
         "title": config.build.pretty_name,
-        "config_table": "\n".join(f"| `{lay.name}` | {DESCRIPTIONS[lay.name]} | {lay.records} |"
+        "config_table": "\n".join(f"| `{lay.name}` | {lay.description} | {lay.records} |"
                                   for lay in layouts),
+        "records_note": records_note(layouts),
+        "reproduce": reproduce_section(repo, layouts, config),
         "statistics": _statistics(inputs, layouts, config.build.phase_attribute),
         "load_examples": _load_examples(repo, layouts),
         "recipe": _recipe(inputs, config),
@@ -194,5 +201,7 @@ def _scores_note(inputs: ReleaseInputs, config: Config) -> str:
 
 
 def render_card(inputs: ReleaseInputs, layouts: list[ConfigLayout], config: Config,
-                repo: str) -> str:
-    return render(template_text(config), card_values(inputs, layouts, config, repo), config.build.gated)
+                repo: str, overrides: dict[str, str] | None = None) -> str:
+    """The card; `overrides` replace rendered sections by placeholder name (e.g. a reproduced release's recipe)."""
+    values = {**card_values(inputs, layouts, config, repo), **(overrides or {})}
+    return render(template_text(config), values, config.build.gated)

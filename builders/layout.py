@@ -17,7 +17,7 @@ from typing import Any
 
 import pyarrow as pa
 
-DATA_DIRS = {"default": "data", "strict": "strict", "audit": "audit"}
+DATA_DIRS = {"default": "data", "strict": "strict", "audit": "audit", "manifest": "manifest"}
 AUDIT_PARQUET = "audit/candidates.parquet"
 CARD_FILE = "README.md"
 MANIFEST_FILE = "release.json"
@@ -25,6 +25,13 @@ DESCRIPTIONS = {
     "default": "every kept clip (redacted video + instruction + metadata)",
     "strict": "privacy subset: kept clips in which no face or burned-in text was ever detected",
     "audit": "every candidate clip with all its checks, decision and reasons (no media)",
+    "manifest": "per kept clip: source, exact window, probe facts, redaction boxes, fingerprint "
+                "(what `ophora-data reproduce` needs)",
+}
+# `build --no-media`: default/strict hold the instruction and metadata only.
+NO_MEDIA_DESCRIPTIONS = {
+    "default": "every kept clip: instruction + metadata (no video in this release: `ophora-data reproduce`)",
+    "strict": "privacy subset, instruction + metadata (no video in this release)",
 }
 
 
@@ -35,6 +42,13 @@ class ConfigLayout:
     records: int
     num_bytes: int
     features: dict[str, Any] = field(default_factory=dict)  # datasets' YAML form
+    media: bool = True  # False: a `build --no-media` clip config (no mp4 members)
+
+    @property
+    def description(self) -> str:
+        if not self.media and self.name in NO_MEDIA_DESCRIPTIONS:
+            return NO_MEDIA_DESCRIPTIONS[self.name]
+        return DESCRIPTIONS[self.name]
 
     @property
     def data_glob(self) -> str:
@@ -52,16 +66,18 @@ class ConfigLayout:
                 "splits": [{"name": "train", "num_examples": self.records}]}
 
 
-def webdataset_features(metadata: list[dict[str, Any]]) -> dict[str, Any]:
-    """datasets features of a shard record: mp4 (Video), txt, json (struct), __key__, __url__."""
+def webdataset_features(metadata: list[dict[str, Any]], media: bool = True) -> dict[str, Any]:
+    """datasets features of a shard record: mp4 (Video; not with media=False), txt, json (struct),
+    __key__, __url__."""
     import datasets
 
     json_schema = pa.Table.from_pylist([{"json": m} for m in metadata]).schema
     json_feature = datasets.Features.from_arrow_schema(json_schema)["json"]
-    features = datasets.Features({
-        "json": json_feature, "mp4": datasets.Video(), "txt": datasets.Value("string"),
-        "__key__": datasets.Value("string"), "__url__": datasets.Value("string"),
-    })
+    columns: dict[str, Any] = {"json": json_feature, "mp4": datasets.Video(), "txt": datasets.Value("string"),
+                               "__key__": datasets.Value("string"), "__url__": datasets.Value("string")}
+    if not media:
+        del columns["mp4"]
+    features = datasets.Features(columns)
     return datasets.DatasetInfo(features=features)._to_yaml_dict()
 
 

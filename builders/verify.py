@@ -28,6 +28,7 @@ class Expected:
 
     name: str
     texts: dict[str, str]
+    media: bool = True  # False: a `build --no-media` config, records without mp4
 
 
 @contextlib.contextmanager
@@ -51,6 +52,10 @@ def _check_record(record: dict[str, Any], expected: Expected, how: str) -> None:
         raise VerificationFailed(f"{expected.name} ({how}): {key} has text {record.get('txt')!r}")
     if not isinstance(record.get("json"), dict):
         raise VerificationFailed(f"{expected.name} ({how}): {key} has no json metadata")
+    if not expected.media:
+        if record.get("mp4") is not None:
+            raise VerificationFailed(f"{expected.name} ({how}): {key} carries video in a --no-media release")
+        return
     _check_video(record.get("mp4"), f"{expected.name} ({how}): {key}")
 
 
@@ -103,7 +108,25 @@ def verify_audit(folder: Path, candidates: int, kept: int, cache_dir: Path) -> N
             raise VerificationFailed(f"{how}: {rows} rows with {n_kept} kept, expected {candidates} with {kept}")
 
 
-def verify_release(folder: Path, expected: list[Expected], candidates: int, full_load: bool) -> list[str]:
+def verify_manifest(folder: Path, keys: list[str], cache_dir: Path) -> None:
+    """`manifest` by config name, in full and streaming: one record per kept clip, each with its
+    fingerprint and window."""
+    from datasets import load_dataset
+
+    table = load_dataset(str(folder), "manifest", split="train", cache_dir=str(cache_dir))
+    found = list(table["__key__"])
+    if sorted(found) != sorted(keys):
+        raise VerificationFailed(f"manifest: {len(found)} records, expected {len(keys)} "
+                                 f"(missing {sorted(set(keys) - set(found))[:5]})")
+    first = next(iter(load_dataset(str(folder), "manifest", split="train", streaming=True,
+                                   cache_dir=str(cache_dir))))
+    record = first.get("json") or {}
+    if not (record.get("fingerprint") or {}).get("cells") or (record.get("window") or {}).get("start") is None:
+        raise VerificationFailed(f"manifest (streaming): {first.get('__key__')} lacks its fingerprint or window")
+
+
+def verify_release(folder: Path, expected: list[Expected], candidates: int, full_load: bool,
+                   manifest_keys: list[str] | None = None) -> list[str]:
     """Raise VerificationFailed on any difference; returns what was checked (for the log)."""
     problems = checksum_mismatches(folder)
     if problems:
@@ -116,4 +139,7 @@ def verify_release(folder: Path, expected: list[Expected], candidates: int, full
             done.append(f"{item.name}: {len(item.texts)} records (streaming{', full load' if full_load else ''})")
         verify_audit(folder, candidates, kept, Path(tmp))
         done.append(f"audit: {candidates} rows")
+        if manifest_keys is not None:
+            verify_manifest(folder, manifest_keys, Path(tmp))
+            done.append(f"manifest: {len(manifest_keys)} records")
     return done

@@ -47,10 +47,16 @@ def build(
     workdir: Workdir, config: ConfigFile = None, set_: Sets = None,
     out_dir: Annotated[Path | None, typer.Option("--out", help="release folder (default: WORKDIR/release)")] = None,
     repo: Annotated[str | None, typer.Option("--repo", help="ORG/NAME named in the card's examples")] = None,
+    no_media: Annotated[bool, typer.Option(
+        "--no-media", help="no video bytes: default/strict hold instruction + metadata; users re-make the "
+                           "clips with `ophora-data reproduce` from the manifest config")] = False,
+    workers: Annotated[int | None, typer.Option(
+        "--workers", help="clips fingerprinted at once (default: run.workers)")] = None,
     json_: JsonFlag = False,
 ) -> None:
-    """Build the Hub release (WebDataset shards, audit table, card, checksums) and verify it loads."""
+    """Build the Hub release (WebDataset shards, audit table, manifest, card, checksums) and verify it loads."""
     from builders.guards import ReleaseRefused
+    from builders.manifest import ManifestError
     from builders.release import build_release
     from builders.tables import MissingStage
     from builders.verify import VerificationFailed
@@ -58,8 +64,8 @@ def build(
     sets = [*(set_ or []), *([f"publish.repo_id={repo}"] if repo else [])]
     run, cfg = _existing_run(workdir, config, sets)
     try:
-        result = build_release(run, cfg, out_dir, echo=_say)
-    except (ReleaseRefused, VerificationFailed, MissingStage, ValueError) as exc:
+        result = build_release(run, cfg, out_dir, echo=_say, media=not no_media, workers=workers)
+    except (ReleaseRefused, ManifestError, VerificationFailed, MissingStage, ValueError) as exc:
         fail(str(exc), EXIT_STAGE_FAILED)
     if json_:
         out.print_json(json.dumps({"out_dir": str(result.out_dir), "decision_set_id": result.decision_set_id,

@@ -16,6 +16,7 @@ from ophora_data.config.privacy import PrivacyConfig
 from ophora_data.config.probe import ProbeConfig
 from ophora_data.config.publish import PublishConfig
 from ophora_data.config.quality import QualityConfig
+from ophora_data.config.reproduce import ReproduceConfig
 from ophora_data.config.run import RunConfig
 from ophora_data.config.score import ScoreConfig
 from ophora_data.config.segment import SegmentConfig
@@ -41,3 +42,4 @@ class Config(Section):
     build: BuildConfig = BuildConfig()
     publish: PublishConfig = PublishConfig()
     tune: TuneConfig = TuneConfig()
+    reproduce: ReproduceConfig = ReproduceConfig()

@@ -6,6 +6,7 @@ reads.
 
 from __future__ import annotations
 
+import json
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,7 +84,8 @@ def _clip_stage_rows(run: RunDir, config: Config, spec: ClipSpec, scored: bool) 
             {**ids, **flag_row("clip_id", spec.clip_id, "verification", spec.verified, "face visible after blur")},
             {**ids, **check_row("clip_id", spec.clip_id, "faces_detected", 0.0 if spec.strict else 2.0,
                                 Bound(min=0.0)),
-             "redacted_path": f"media/redacted/{spec.clip_id}.mp4", "privacy_strict": spec.strict},
+             "redacted_path": f"media/redacted/{spec.clip_id}.mp4", "privacy_strict": spec.strict,
+             "boxes_path": f"privacy/{spec.clip_id}.json"},
         ],
     }
     if scored:
@@ -105,6 +107,16 @@ def decide_row(spec: ClipSpec, decision_set_id: str = "ds-test01") -> dict[str, 
             "subsets": subsets, "decision_set_id": decision_set_id}
 
 
+def write_boxes(run: RunDir, clip_id: str, passes: int = 0, redacted: dict[str, Any] | None = None) -> Path:
+    """The privacy stage's boxes file (`privacy/<clip_id>.json`); passes 0: published unchanged."""
+    path = run.root / "privacy" / f"{clip_id}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    empty = {"width": 64, "height": 48, "fps": 8.0, "total_frames": 8, "frames": {}}
+    path.write_text(json.dumps({"clip_id": clip_id, "passes": passes, "hold_frames": 0, "box_dilation": 0.0,
+                                "detected": redacted or empty, "redacted": redacted or empty}))
+    return path
+
+
 def make_release_run(root: Path, config: Config, specs: list[ClipSpec] | None = None,
                      scored: bool = False) -> RunDir:
     """Write every table `build` reads and the redacted clips it packs."""
@@ -124,6 +136,7 @@ def make_release_run(root: Path, config: Config, specs: list[ClipSpec] | None = 
         for stage, rows in _clip_stage_rows(run, config, spec, scored).items():
             by_stage.setdefault(stage, []).extend(rows)
         make_clip(run.redacted_clip(spec.clip_id), spec.seconds, seed)
+        write_boxes(run, spec.clip_id)
     for stage, rows in by_stage.items():
         write_rows(run, config, stage, rows)
     write_rows(run, config, "decide", [decide_row(s) for s in specs])

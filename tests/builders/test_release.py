@@ -68,7 +68,7 @@ def test_build_release_loads_back_with_datasets(release_run: RunDir) -> None:
 
     card = _front_matter(out / "README.md")
     assert card["task_categories"] == ["text-to-video"] and card["license"] == "cc-by-nc-4.0"
-    assert [c["config_name"] for c in card["configs"]] == ["default", "strict", "audit"]
+    assert [c["config_name"] for c in card["configs"]] == ["default", "strict", "audit", "manifest"]
     assert card["configs"][0]["data_files"] == [{"split": "train", "path": "data/train-*.tar"}]
     assert card["size_categories"] == ["n<1K"]
     assert any("re-identify" in field for field in card["extra_gated_fields"])
@@ -140,7 +140,8 @@ def test_scores_recorded_when_scoring_ran(tmp_path: Path) -> None:
     card_text = (result.out_dir / "README.md").read_text()
     assert "scores were computed" in card_text and "ViT-B-16 @ rev1" in card_text
     card = _front_matter(result.out_dir / "README.md")
-    assert "extra_gated_fields" not in card and [c["config_name"] for c in card["configs"]] == ["default", "audit"]
+    assert "extra_gated_fields" not in card and [c["config_name"] for c in card["configs"]] == ["default", "audit",
+                                                                                           "manifest"]
     assert not (result.out_dir / "strict").exists()
 
 
