@@ -73,7 +73,7 @@ def parse_json_transcript(data: Any, origin: str | None = None) -> Transcript:
         issues += found
         if segment is not None:
             segments.append(segment)
-    segments, found = order_segments(segments, sort_by_start=False)
+    segments, found = order_segments(segments, from_decoder=True)
     language = data.get("language")
     return Transcript(tuple(segments), normalise_language(language), source, origin,
                       issues=tuple(sorted([*issues, *found], key=lambda i: i.segment)))

@@ -31,7 +31,6 @@ from ophora_data.transcripts.timing import fit_words, is_timed, keep_monotonic, 
 
 MIN_SEGMENT_S = 0.02  # no word is spoken in 20 ms: a shorter span is not a time (WhisperX #31: 0.4 ms)
 OVERLAP_TOLERANCE_S = 0.01  # rounding in the source's timestamps
-TOUCH_S = 0.05  # segments this close can repeat each other's text (chunk edges, rolling captions)
 MIN_REPEAT_WORDS = 2  # a one-word repeat across segments is only removed when it is the whole segment
 
 
@@ -99,16 +98,16 @@ def build_segment(index: int, start: float | None, end: float | None, text: str,
     return Segment(start, end, text, words, index, tuple(dict.fromkeys(repairs)), atomic), issues
 
 
-def order_segments(segments: list[Segment], *, sort_by_start: bool) -> tuple[list[Segment], list[SegmentIssue]]:
+def order_segments(segments: list[Segment], *, from_decoder: bool) -> tuple[list[Segment], list[SegmentIssue]]:
     """Segments in spoken order, repeats removed, overlaps resolved; with the issues found.
 
-    Subtitle cues are sorted by start (stable; WebVTT requires that order). JSON segments come from
-    a sequential decoder, so the file order is the spoken one: a segment whose start runs backwards
-    against the longest non-decreasing run of starts is dropped, never moved.
+    `from_decoder` (JSON, ASR): a sequential decoder wrote them, so the file order is the spoken one:
+    a segment whose start runs backwards against the longest non-decreasing run of starts is
+    dropped, never moved. Otherwise (subtitle cues) the caller has sorted them by cue start.
     """
     issues: list[SegmentIssue] = []
-    if sort_by_start:
-        ordered = sorted(segments, key=lambda s: s.start)
+    if not from_decoder:
+        ordered = list(segments)
     else:
         chain = set(longest_non_decreasing([s.start for s in segments]))
         ordered = [s for k, s in enumerate(segments) if k in chain]
@@ -117,7 +116,7 @@ def order_segments(segments: list[Segment], *, sort_by_start: bool) -> tuple[lis
     out: list[Segment] = []
     for segment in ordered:
         current: Segment | None = segment
-        if out and segment.start <= out[-1].end + TOUCH_S:
+        if out:
             current, found = drop_repeated_prefix(out[-1], segment)
             issues += found
         if current is not None and out and current.start < out[-1].end - OVERLAP_TOLERANCE_S:
@@ -129,7 +128,14 @@ def order_segments(segments: list[Segment], *, sort_by_start: bool) -> tuple[lis
 
 
 def drop_repeated_prefix(previous: Segment, segment: Segment) -> tuple[Segment | None, list[SegmentIssue]]:
-    """The segment without leading words that repeat the end of the previous one (case-free)."""
+    """The segment without leading words that repeat the end of the previous one (case-free).
+
+    Only a repeat that overlaps the previous segment in time is one (the same audio decoded twice at
+    an ASR chunk edge, a caption shown again): "...remove the nucleus. The nucleus is dense" said
+    after the previous segment ended is kept.
+    """
+    if not segment.words or segment.words[0].start >= previous.end - OVERLAP_TOLERANCE_S:
+        return segment, []
     before = [token(w.word) for w in previous.words]
     after = [token(w.word) for w in segment.words]
     for k in range(min(len(before), len(after)), 0, -1):

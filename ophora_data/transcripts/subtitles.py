@@ -126,7 +126,7 @@ def cues_to_segments(cues: list[Cue]) -> tuple[list[Segment], list[SegmentIssue]
     """
     segments, issues = [], []
     previous: set[str] = set()
-    for cue in sorted(cues, key=lambda c: c.start):
+    for cue in sorted(cues, key=lambda c: c.start):  # stable: WebVTT requires this order, SRT in the wild breaks it
         lines = [_close_lyrics(line) for line in cue.lines]
         fresh = [line for line in lines if _clean(line) and not (
             _INLINE_TIME.search(line) is None and _clean(line) in previous)]
@@ -141,7 +141,7 @@ def cues_to_segments(cues: list[Cue]) -> tuple[list[Segment], list[SegmentIssue]
         issues += found
         if segment is not None:
             segments.append(segment)
-    segments, found = order_segments(segments, sort_by_start=True)
+    segments, found = order_segments(segments, from_decoder=False)
     return segments, sorted([*issues, *found], key=lambda i: i.segment)
 
 

@@ -102,6 +102,28 @@ def test_asr_output_with_overlaps_and_a_chunk_edge_repeat() -> None:
     assert transcript.issues[0].text == "into the bag"
 
 
+@pytest.mark.parametrize("second_start", [2.0, 1.8])  # touching; a segment span opening before its words
+def test_a_repetition_said_after_the_previous_segment_is_kept(second_start: float) -> None:
+    data = {"segments": [
+        {"start": 0.0, "end": 2.0, "text": "remove the nucleus.", "words": _words(
+            "word", ("remove", 0.0, 0.6), ("the", 0.7, 0.8), ("nucleus.", 0.9, 2.0))},
+        {"start": second_start, "end": 4.0, "text": "The nucleus is dense.", "words": _words(
+            "word", ("The", 2.0, 2.2), ("nucleus", 2.3, 2.9), ("is", 3.0, 3.2), ("dense.", 3.3, 4.0))},
+    ]}
+    transcript = parse_json_transcript(data)
+    assert [w.word for w in transcript.words][3:5] == ["The", "nucleus"] and len(transcript.words) == 7
+    assert all(i.kind != "duplicate text" for i in transcript.issues)
+
+
+def test_a_cue_shown_again_inside_the_previous_one_is_dropped(tmp_path: Path) -> None:
+    path = tmp_path / "vid.srt"
+    path.write_text("1\n00:00:01,000 --> 00:00:05,000\nInsert the lens.\n\n"
+                    "2\n00:00:02,000 --> 00:00:04,000\ninsert the lens\n")
+    transcript = load_transcript(path)
+    assert [s.text for s in transcript.segments] == ["Insert the lens."]
+    assert _issues(transcript) == [(1, DROPPED, "duplicate text")]
+
+
 def test_partial_overlap_is_cut_between_the_words() -> None:
     data = {"segments": [
         {"start": 1.0, "end": 4.2, "text": "stain the capsule", "words": _words(
