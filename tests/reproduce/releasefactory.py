@@ -27,9 +27,10 @@ from ophora_data.stages.probe import ProbeStage
 from ophora_data.stages.registry import get_stage, stage_config_hash
 
 SECONDS, SIZE, FPS = 16.0, "320x240", 12
-# Five windows; `REPLACED` overlaps the 2nd by 0.2 s (2-3 frames) and the 3rd by 0.6 s.
+# Five windows; `REPLACED` overlaps the 2nd by its last frame only (none of its hashed frames: the
+# per-frame cells must catch it) and the 3rd by 0.6 s.
 WINDOWS = [(0.5, 3.0), (3.5, 6.2), (7.0, 9.4), (10.0, 12.6), (13.2, 15.5)]
-REPLACED = (6.0, 7.6)
+REPLACED = (6.1, 7.6)
 BLURRED_CLIP = 3  # this clip gets a redaction box (the privacy stage found "text" in it)
 INSTRUCTIONS = ["Make a clear corneal incision.", "Inject viscoelastic into the anterior chamber.",
                 "Complete the capsulorhexis with forceps.", "Emulsify the nucleus with the phaco tip.",

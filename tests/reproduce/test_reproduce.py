@@ -101,9 +101,9 @@ def test_replaced_scene_flags_exactly_the_overlapping_clips(made: MadeRelease, t
     assert set(reasons) == expected and len(expected) == 2
     for clip_reasons in reasons.values():
         assert all(r.startswith("content differs in frames ") for r in clip_reasons)
-    # The edit starts 0.2 s before the end of clip 1 (frames from about 32 of 33) and at clip 2's
-    # start... up to 0.6 s in: each reason names where.
-    assert any("of 32" in r or "of 33" in r for r in reasons[made.clip_ids[1]])
+    # The edit covers only the last frame of clip 1 and the first 0.6 s of clip 2: each reason names where.
+    assert all(r.startswith("content differs in frames 32 of 33") for r in reasons[made.clip_ids[1]])
+    assert all(r.startswith("content differs in frames 0-7 of ") for r in reasons[made.clip_ids[2]])
     audit = load_dataset(str(tmp_path / "w" / "release"), "audit", split="train").flatten()
     decisions = dict(zip(audit["__key__"], audit["json.decision"], strict=True))
     assert {k for k, d in decisions.items() if d == "rejected"} == expected
