@@ -13,21 +13,39 @@ class PrivacyConfig(Section):
                             "drop: reject any clip with a detection (no redaction)")
     every_n_frames: int = Field(5, ge=1, description="run the detectors on every n-th frame")
     verify_every_n_frames: int | None = Field(
-        None, ge=1, description="frames re-checked on the redacted clip; default: every_n_frames")
+        None, ge=1, description="deprecated, ignored: verification re-checks exactly the sampled frames that "
+                                "had detections (the only frames redaction changed)")
+    batch_size: int = Field(8, ge=1, description="frames per detector call (one onnxruntime run for text)")
+    detector_threads: int = Field(
+        1, ge=1, description="threads per detector (onnxruntime, OpenMP); the executor's --workers use the cores")
     max_passes: int = Field(2, ge=1, description="redact again (adding what verification still found) "
                                                  "up to this many times before the check fails")
     # Faces -------------------------------------------------------------------------------
-    face_detector: Literal["haar", "yunet", "none"] = "haar"
+    face_detector: Literal["yunet", "haar", "none"] = Field(
+        "yunet", description="yunet: YuNet DNN (libfacedetection from the yuface wheel, or OpenCV's FaceDetectorYN "
+                             "with yunet_model_path); haar: OpenCV's frontal cascade (fallback)")
     haar_cascade: str = Field("haarcascade_frontalface_default.xml",
                               description="a file in cv2.data.haarcascades, or a path")
     face_min_neighbors: int = Field(8, ge=1, description="Haar: higher = fewer false faces")
     face_scale_factor: float = Field(1.1, gt=1.0)
     face_min_size_px: int = Field(20, ge=8, description="smallest face, in pixels of the detection image")
     face_max_side: int = Field(640, ge=64, description="frames are downscaled to this long side for faces")
-    yunet_model_path: str | None = Field(None, description="ONNX YuNet face model (face_detector=yunet)")
-    yunet_score_threshold: float = Field(0.8, gt=0, lt=1)
+    yunet_model_path: str | None = Field(
+        None, description="a local face_detection_yunet_*.onnx run by cv2.FaceDetectorYN instead of yuface")
+    yunet_score_threshold: float = Field(
+        0.65, gt=0, lt=1, description="YuNet faces need this score; 0.65 is above the 0.64 YuNet gives the eye "
+                                      "in the real 224 px Cataract-1K clip, and keeps small film faces")
     # Burned-in text ----------------------------------------------------------------------
-    text_detector: Literal["tesseract", "none"] = "tesseract"
+    text_detector: Literal["ppocr", "tesseract", "none"] = Field(
+        "ppocr", description="ppocr: PP-OCRv4 DBNet text detection (ONNX from the rapidocr-onnxruntime wheel); "
+                             "tesseract: Tesseract word boxes (fallback)")
+    ppocr_long_side: int = Field(960, ge=64, description="PP-OCR: frames are scaled to this long side")
+    ppocr_max_upscale: float = Field(3.0, ge=1.0, description="PP-OCR: small frames are enlarged at most this "
+                                                               "much (handwriting and thin text need it)")
+    ppocr_box_threshold: float = Field(0.5, gt=0, lt=1, description="PP-OCR: mean text probability of a region")
+    ppocr_min_aspect: float = Field(
+        1.6, ge=1.0, description="PP-OCR: a region's long/short side ratio must reach this; round blobs (the pupil "
+                                 "and its reflections on small surgical frames) are not lines of text")
     text_min_confidence: float = Field(60.0, ge=0, le=100)
     text_min_chars: int = Field(3, ge=1, description="alphanumeric characters a word needs (drops "
                                                      "Tesseract's 1-2 letter noise on textures)")
@@ -36,7 +54,7 @@ class PrivacyConfig(Section):
         description="images OCR'd per frame: gray, and bright (pixels above text_bright_threshold as "
                     "black on white: white overlays such as timestamps and subtitles on busy footage)")
     text_bright_threshold: int = Field(180, ge=1, le=254)
-    text_max_side: int = Field(1280, ge=64, description="frames are downscaled to this long side for OCR")
+    text_max_side: int = Field(1280, ge=64, description="Tesseract: frames are downscaled to this long side")
     text_psm: int = Field(11, ge=0, le=13, description="Tesseract page segmentation mode (11: sparse text)")
     # Redaction ---------------------------------------------------------------------------
     blur: Literal["gaussian", "pixelate"] = "gaussian"
@@ -50,10 +68,6 @@ class PrivacyConfig(Section):
     crf: int = Field(18, ge=0, le=51)
     preset: str = "veryfast"
     timeout_s: float = Field(600.0, gt=0, description="limit for one ffmpeg encode")
-
-    @property
-    def verify_stride(self) -> int:
-        return self.verify_every_n_frames or self.every_n_frames
 
     @property
     def hold(self) -> int:

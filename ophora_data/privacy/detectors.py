@@ -1,13 +1,17 @@
 """Face and burned-in-text detectors on RGB frames, each behind one small protocol.
 
-Frames are downscaled before detection (Haar and Tesseract cost grows with pixels; a 1080p
-frame through Tesseract takes ~0.3 s, at 960 px ~0.1-0.2 s) and boxes are mapped back to
-full-frame coordinates. Heavy imports happen in the constructors, which stages call in setup().
+Defaults are DNNs whose weights install from the package registry: YuNet faces
+(`models/yunet_faces.py`) and PP-OCRv4 text detection (`models/ppocr_text.py`). OpenCV's Haar
+cascade and Tesseract stay selectable (`privacy.face_detector=haar`, `privacy.text_detector=tesseract`).
+Frames are resized before detection and boxes are mapped back to full-frame coordinates.
+Every detector takes a batch of frames of one size (`detect_batch`); heavy imports happen
+in the constructors, which stages call in setup().
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -23,13 +27,27 @@ class DetectorUnavailable(RuntimeError):
 
 
 class Detector(Protocol):
-    name: str  # e.g. "opencv-haar:haarcascade_frontalface_default"
-    version: str  # e.g. "opencv 4.14.0"
+    name: str  # e.g. "yunet:libfacedetection", "ppocr-det:ch_PP-OCRv4_det_infer"
+    version: str  # e.g. "yuface 2023.5.1", "rapidocr_onnxruntime 1.4.4, onnxruntime 1.31.1"
     kind: str  # "face" or "text"
 
     def detect(self, frame: np.ndarray) -> list[Box]:
         """Boxes in `frame` (H, W, 3 uint8 RGB), in its pixel coordinates."""
         ...
+
+    def detect_batch(self, frames: Sequence[np.ndarray]) -> list[list[Box]]:
+        """Boxes for each of `frames` (all of one size), in their pixel coordinates."""
+        ...
+
+
+class PerFrame:
+    """`detect_batch` for detectors that see one image at a time (Haar, Tesseract, YuNet)."""
+
+    def detect(self, frame: np.ndarray) -> list[Box]:
+        raise NotImplementedError
+
+    def detect_batch(self, frames: Sequence[np.ndarray]) -> list[list[Box]]:
+        return [self.detect(frame) for frame in frames]
 
 
 def downscale(frame: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
@@ -45,7 +63,7 @@ def downscale(frame: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
     return small, 1.0 / scale
 
 
-class HaarFaceDetector:
+class HaarFaceDetector(PerFrame):
     """OpenCV's Haar frontal-face cascade (ships in the opencv 4.x wheel; OpenCV 5 dropped it)."""
 
     kind = "face"
@@ -77,38 +95,60 @@ class HaarFaceDetector:
         return [Box(int(x), int(y), int(w), int(h), "face").scaled(back) for x, y, w, h in found]
 
 
-class YuNetFaceDetector:
-    """OpenCV's DNN face detector (cv2.FaceDetectorYN) with a local YuNet ONNX model."""
+class YuNetFaceDetector(PerFrame):
+    """YuNet (DNN) faces, default: frontal, profile and small faces Haar misses (film frames in
+    tests/privacy). Frames are downscaled to `face_max_side`; faces need `yunet_score_threshold`."""
 
     kind = "face"
 
     def __init__(self, config: PrivacyConfig) -> None:
-        import cv2
+        from ophora_data.models.yunet_faces import FaceModelUnavailable, YuNetFaces
 
-        if not config.yunet_model_path or not Path(config.yunet_model_path).is_file():
-            raise DetectorUnavailable(f"face_detector=yunet needs privacy.yunet_model_path to an ONNX file "
-                                      f"(got {config.yunet_model_path!r})")
-        self._model = cv2.FaceDetectorYN.create(config.yunet_model_path, "", (320, 320),
-                                                config.yunet_score_threshold, 0.3, 5000)
+        try:
+            self._model = YuNetFaces(config.yunet_model_path, threads=config.detector_threads)
+        except FaceModelUnavailable as exc:
+            raise DetectorUnavailable(str(exc)) from None
         self._config = config
-        self.name = f"opencv-yunet:{Path(config.yunet_model_path).name}"
-        self.version = f"opencv {cv2.__version__}"
+        self.name, self.version = self._model.name, self._model.version
 
     def detect(self, frame: np.ndarray) -> list[Box]:
-        import cv2
-
         small, back = downscale(frame, self._config.face_max_side)
-        height, width = small.shape[:2]
-        self._model.setInputSize((width, height))
-        _, faces = self._model.detect(cv2.cvtColor(small, cv2.COLOR_RGB2BGR))
-        if faces is None:
-            return []
-        # Each row: x, y, w, h, five landmark pairs, score.
-        return [Box(int(f[0]), int(f[1]), int(f[2]), int(f[3]), "face", float(f[14])).scaled(back)
-                for f in faces]
+        return [Box(f.x, f.y, f.w, f.h, "face", f.score).scaled(back)
+                for f in self._model.detect(small, self._config.yunet_score_threshold)]
 
 
-class TesseractTextDetector:
+class PPOCRTextDetector:
+    """PP-OCRv4 text detection (DBNet), default: printed, slanted and handwritten text, batched.
+
+    Regions must be elongated (`ppocr_min_aspect`): lines of text are, while the round bright
+    blobs of a small microscope frame (pupil, reflections) are what the model mistakes for text.
+    """
+
+    kind = "text"
+
+    def __init__(self, config: PrivacyConfig) -> None:
+        from ophora_data.models.ppocr_text import MODEL_FILE, TextModelUnavailable
+        from ophora_data.models.ppocr_text import PPOCRTextDetector as Model
+
+        try:
+            self._model = Model(long_side=config.ppocr_long_side, max_upscale=config.ppocr_max_upscale,
+                                box_threshold=config.ppocr_box_threshold, threads=config.detector_threads)
+        except TextModelUnavailable as exc:
+            raise DetectorUnavailable(f"{exc}; or set privacy.text_detector=tesseract") from None
+        self._config = config
+        self.name = f"ppocr-det:{Path(MODEL_FILE).stem}"
+        self.version = self._model.version
+
+    def detect(self, frame: np.ndarray) -> list[Box]:
+        return self.detect_batch([frame])[0]
+
+    def detect_batch(self, frames: Sequence[np.ndarray]) -> list[list[Box]]:
+        return [[Box(*region.bounding_rect, "text", region.score) for region in regions
+                 if region.aspect >= self._config.ppocr_min_aspect]
+                for regions in self._model.detect_batch(list(frames))]
+
+
+class TesseractTextDetector(PerFrame):
     """Tesseract word boxes (subtitles, timestamps, watermarks, labels) above a confidence threshold."""
 
     kind = "text"
@@ -173,7 +213,15 @@ class Detectors:
         return [d for d in (self.face, self.text) if d is not None]
 
     def detect(self, frame: np.ndarray) -> list[Box]:
-        return [box for detector in self.active for box in detector.detect(frame)]
+        return self.detect_batch([frame])[0]
+
+    def detect_batch(self, frames: Sequence[np.ndarray]) -> list[list[Box]]:
+        """Boxes of every active detector for each frame (one batched call per detector)."""
+        out: list[list[Box]] = [[] for _ in frames]
+        for detector in self.active:
+            for boxes, found in zip(out, detector.detect_batch(frames), strict=True):
+                boxes.extend(found)
+        return out
 
     def describe(self) -> dict[str, str | None]:
         return {"face_detector": self.face.name if self.face else None,
@@ -189,5 +237,9 @@ def build_detectors(config: PrivacyConfig) -> Detectors:
         face = HaarFaceDetector(config)
     elif config.face_detector == "yunet":
         face = YuNetFaceDetector(config)
-    text: Detector | None = TesseractTextDetector(config) if config.text_detector == "tesseract" else None
+    text: Detector | None = None
+    if config.text_detector == "ppocr":
+        text = PPOCRTextDetector(config)
+    elif config.text_detector == "tesseract":
+        text = TesseractTextDetector(config)
     return Detectors(face=face, text=text)

@@ -1,17 +1,20 @@
 """`privacy`: detect faces and burned-in text, blur them, verify the redacted clip.
 
-Per ok `cut` clip: the detectors run on every n-th frame; boxes are held and dilated over
-the frames in between (`privacy/smoothing.py`); the clip is re-encoded with the boxes blurred
-into `media/redacted/<clip_id>.mp4`; the detectors run again on that output, and anything
-they still find is added to the boxes for another pass (up to `max_passes`) before the
-`verification` check fails. A clip with no detection is published unchanged (a hard link).
+Per ok `cut` clip: the detectors (YuNet faces, PP-OCRv4 text by default) run on every n-th
+frame, in batches; boxes are held and dilated over the frames in between
+(`privacy/smoothing.py`); the clip is re-encoded with the boxes blurred into
+`media/redacted/<clip_id>.mp4`; the detectors run again on that output's frames that had
+detections, and anything they still find is added to the boxes for another pass (up to
+`max_passes`) before the `verification` check fails. A clip with no detection is published
+unchanged (a hard link): no re-encode and no verification pass, its bytes are the ones checked.
 Mode `drop` rejects any clip with a detection instead of redacting it.
 
 Rows (all carry `redacted_path`, `privacy_strict`, `boxes_path` and the detector names and
 versions): check rows `faces_found` and `text_boxes_found` (value: the most boxes in one sampled
 frame; `detections`: all boxes; `frames_with`: sampled frames with one), `frames_blurred`, and the flag
-`verification`, which `build` requires to have passed for every kept clip. The boxes per
-frame are written to `privacy/<clip_id>.json` in the run directory.
+`verification`, which `build` requires to have passed for every kept clip (`verified_by`:
+`unchanged` or `redetection`). The boxes per frame are written to `privacy/<clip_id>.json`
+in the run directory.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ class PrivacyStage(Stage):
     needs: ClassVar[tuple[str, ...]] = ("cut",)
     key: ClassVar[str] = "clip_id"
     config_sections: ClassVar[tuple[str, ...]] = ("privacy",)
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"
 
     detectors: Detectors | None = None
 
@@ -64,7 +67,7 @@ class PrivacyStage(Stage):
                        "privacy_strict": False, "boxes_path": None, "mode": cfg.mode,
                        **self.detectors.describe()}
         try:
-            found = detect_clip(source, self.detectors, cfg.every_n_frames)
+            found = detect_clip(source, self.detectors, cfg.every_n_frames, cfg.batch_size)
         except MediaError as exc:
             dest.unlink(missing_ok=True)
             # The same bytes fail the same way: retried only with --retry-failed.
@@ -91,7 +94,7 @@ class PrivacyStage(Stage):
         boxes = found
         for passes in range(1, cfg.max_passes + 1):
             encode_redacted(source, dest, boxes_per_frame(boxes, cfg.hold, cfg.box_dilation), cfg)
-            verification = verify_clip(dest, self.detectors, cfg.verify_stride)
+            verification = verify_clip(dest, self.detectors, boxes, cfg.batch_size)
             if verification.passed or passes == cfg.max_passes:
                 return boxes, verification, passes
             boxes = boxes.merged(verification.remaining)
@@ -127,16 +130,16 @@ class PrivacyStage(Stage):
         clip_id = common["clip_id"]
         if verification is not None:
             return flag_row("clip_id", clip_id, "verification", verification.passed, verification.reason(),
-                            frames_checked=verification.frames_checked, passes=passes,
+                            frames_checked=verification.frames_checked, passes=passes, verified_by="redetection",
                             remaining_faces=verification.remaining.count("face"),
                             remaining_text_boxes=verification.remaining.count("text"), **common)
         if found.any:  # drop mode: nothing was redacted, nothing may be published
             found_text = f"{found.count('face')} face(s), {found.count('text')} text box(es) found"
             return flag_row("clip_id", clip_id, "verification", False, f"mode drop: {found_text}",
-                            frames_checked=0, passes=0, **common)
-        # Nothing detected: the published bytes are the ones just checked.
+                            frames_checked=0, passes=0, verified_by="drop", **common)
+        # Nothing detected: the published bytes are the ones just checked; no second pass.
         return flag_row("clip_id", clip_id, "verification", True, "", frames_checked=len(found.frames),
-                        passes=0, remaining_faces=0, remaining_text_boxes=0, **common)
+                        passes=0, remaining_faces=0, remaining_text_boxes=0, verified_by="unchanged", **common)
 
     def _write_boxes(self, clip_id: str, found: ClipDetections, boxes: ClipDetections,
                      verification: Verification | None, passes: int) -> str:
