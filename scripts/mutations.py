@@ -10,10 +10,13 @@ editable install. A pytest plugin written into each tree records every test's ou
 self-check if any project module was imported from outside the tree. One extra run executes all named
 tests on an unbroken copy (the baseline): a breakage only counts as caught when its tests pass unbroken.
 
-Results: `caught` (a named test failed, errored, or timed out), `missed` (they still pass),
-`skipped` (every named test skipped here, e.g. no Ray or no ../shared: inconclusive), `broken` (the
-entry is invalid or names no test that exists), `baseline-failed` (its tests fail without the
-breakage). Exit status 1 when any entry is missed, broken or baseline-failed, or the self-check fails.
+Results: `caught` (a named test failed or errored; a single hanging test fails through
+pytest-timeout), `missed` (they still pass), `skipped` (every named test skipped here, e.g. no Ray or
+no ../shared: inconclusive, not a failure), `broken` (the entry is invalid or names no test that
+exists), `baseline-failed` (its tests fail, or do not finish, without the breakage), `timeout` (the
+mutated run did not finish), `self-check-failed` (project code was imported from outside the copy).
+Exit status 1 when any entry is neither caught nor skipped. The baseline runs once per test path,
+in parallel with the mutations.
 
     .venv/bin/python scripts/mutations.py                  # all entries, in parallel
     .venv/bin/python scripts/mutations.py --only 'ray-*'   # a subset (shell-style patterns)
@@ -38,38 +41,35 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("ophora_data", "builders", "annotation_schema", "cli", "tests")
 REQUIRED = ("name", "file", "find", "replace", "tests", "why")
+TIMED_OUT = 124
 
-# Written into every tree and loaded with `-p`: per-test outcomes and the import self-check.
-PLUGIN = '''
-import json, os, sys
-from pathlib import Path
+# This file is also a pytest plugin (`-p mutations` with scripts/ on PYTHONPATH): it records every
+# test's outcome into $MUTATION_REPORT and, when $MUTATION_TREE is set, names any project module
+# imported from outside that tree (the self-check). scripts/test.sh loads it in the default run, so
+# that run's outcomes can serve as the baseline (`--baseline`).
+_OUTCOMES: dict[str, str] = {}
 
-_OUTCOMES = {}
 
-
-def pytest_runtest_logreport(report):
+def pytest_runtest_logreport(report) -> None:  # noqa: ANN001 - pytest's TestReport
+    """Record one outcome per test: passed / failed / skipped, or error (setup or teardown failed)."""
     if report.when == "call" or report.outcome != "passed":
-        previous = _OUTCOMES.get(report.nodeid)
-        if previous in ("failed", "error"):
+        if _OUTCOMES.get(report.nodeid) in ("failed", "error"):
             return
-        outcome = report.outcome
-        if report.when != "call" and report.outcome == "failed":
-            outcome = "error"
-        _OUTCOMES[report.nodeid] = outcome
+        failed_outside_call = report.when != "call" and report.outcome == "failed"
+        _OUTCOMES[report.nodeid] = "error" if failed_outside_call else report.outcome
 
 
-def pytest_sessionfinish(session, exitstatus):
-    tree = Path(os.environ["MUTATION_TREE"]).resolve()
+def pytest_sessionfinish(session, exitstatus) -> None:  # noqa: ANN001 - pytest's Session
+    if not os.environ.get("MUTATION_REPORT"):
+        return
     leaked = []
-    for name, module in list(sys.modules.items()):
-        if name.split(".")[0] not in os.environ["MUTATION_PACKAGES"].split(","):
-            continue
-        origin = getattr(module, "__file__", None)
-        if origin and not Path(origin).resolve().is_relative_to(tree):
-            leaked.append(f"{name} from {origin}")
+    if tree := os.environ.get("MUTATION_TREE"):
+        for name, module in list(sys.modules.items()):
+            origin = getattr(module, "__file__", None)
+            if name.split(".")[0] in PACKAGES and origin and not Path(origin).resolve().is_relative_to(tree):
+                leaked.append(f"{name} from {origin}")
     report = {"outcomes": _OUTCOMES, "leaked": sorted(leaked), "exitstatus": int(exitstatus)}
     Path(os.environ["MUTATION_REPORT"]).write_text(json.dumps(report))
-'''
 
 
 @dataclass
@@ -168,14 +168,13 @@ def project_files(root: Path) -> list[str]:
 
 
 def make_tree(root: Path, files: list[str], tree: Path) -> Path:
-    """A copy of the project in `tree`, with `.venv` linked and the plugin written in."""
+    """A copy of the project in `tree`, with `.venv` linked (this script, the plugin, is among the files)."""
     for name in files:
         target = tree / name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(root / name, target)
     if (root / ".venv").exists():
         (tree / ".venv").symlink_to(root / ".venv")
-    (tree / "_mutation_probe.py").write_text(PLUGIN)
     return tree
 
 
@@ -189,19 +188,22 @@ def apply(mutation: Mutation, tree: Path) -> None:
 
 def run_pytest(tree: Path, tests: list[str], report: Path, timeout: float, first_failure: bool,
                markers: str) -> tuple[int, dict, str]:
-    """Run `tests` in `tree`; returns (exit status, plugin report, output tail). Exit 124 = timed out."""
+    """Run `tests` in `tree`; returns (exit status, plugin report, output tail); TIMED_OUT when killed."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(tree), *filter(None, [env.get("PYTHONPATH")])])
-    env.update(MUTATION_TREE=str(tree), MUTATION_REPORT=str(report), MUTATION_PACKAGES=",".join(PACKAGES),
-               PYTHONDONTWRITEBYTECODE="1")
-    argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "_mutation_probe",
+    env["PYTHONPATH"] = os.pathsep.join([str(tree), str(tree / "scripts"), *filter(None, [env.get("PYTHONPATH")])])
+    env.update(MUTATION_TREE=str(tree.resolve()), MUTATION_REPORT=str(report), PYTHONDONTWRITEBYTECODE="1")
+    # pytest-timeout fails a single hanging test (a hang is noticed); the outer limit stops a run whose
+    # tests are merely many or slow, which is reported as a timeout, not as a catch.
+    argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "mutations",
             "-m", markers, "--timeout", str(int(timeout)), "-o", "console_output_style=classic"]
     argv += ["-x"] if first_failure else []
     try:
-        done = subprocess.run(argv + tests, cwd=tree, env=env, capture_output=True, text=True, timeout=timeout + 30)
+        done = subprocess.run(argv + tests, cwd=tree, env=env, capture_output=True, text=True,
+                              timeout=3 * timeout)
         code, output = done.returncode, done.stdout + done.stderr
     except subprocess.TimeoutExpired as exc:
-        code, output = 124, str(exc.stdout or "")
+        text = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else str(exc.stdout or "")
+        code, output = TIMED_OUT, text
     data = json.loads(report.read_text()) if report.is_file() else {"outcomes": {}, "leaked": []}
     return code, data, output[-3000:]
 
@@ -209,16 +211,22 @@ def run_pytest(tree: Path, tests: list[str], report: Path, timeout: float, first
 def selected(outcomes: dict[str, str], specs: list[str]) -> dict[str, str]:
     """The outcomes of the tests an entry names (a file, a test, a class, or a parametrised test)."""
     def matches(nodeid: str, spec: str) -> bool:
-        return nodeid == spec or nodeid.startswith((spec + "::", spec + "["))
+        return nodeid == spec or nodeid.startswith((spec + "::", spec + "[", spec.rstrip("/") + "/"))
     return {nodeid: outcome for nodeid, outcome in outcomes.items() if any(matches(nodeid, s) for s in specs)}
 
 
-def judge(mutation: Mutation, code: int, data: dict, output: str, baseline: dict[str, str]) -> Outcome:
-    """Turn one mutated run into a result, given the unbroken outcomes of the same tests."""
+def judge(mutation: Mutation, code: int, data: dict, output: str, baseline: dict[str, str],
+          baseline_problems: dict[str, str]) -> Outcome:
+    """Turn one mutated run into a result, given the unbroken outcomes of the same tests and the
+    baseline runs that did not finish ({test file: why})."""
     outcome = Outcome(mutation.name, mutation.file, "caught")
     if data.get("leaked"):
         outcome.result, outcome.detail = "self-check-failed", "imported outside the copy: " + data["leaked"][0]
         return outcome
+    for path in {spec.split("::")[0] for spec in mutation.tests}:
+        if path in baseline_problems:
+            outcome.result, outcome.detail = "baseline-failed", f"{path}: {baseline_problems[path]}"
+            return outcome
     unbroken = selected(baseline, mutation.tests)
     bad = sorted(n for n, o in unbroken.items() if o in ("failed", "error"))
     if bad:
@@ -232,21 +240,33 @@ def judge(mutation: Mutation, code: int, data: dict, output: str, baseline: dict
         return outcome
     mutated = selected(data.get("outcomes", {}), mutation.tests)
     outcome.failed_tests = sorted(n for n, o in mutated.items() if o in ("failed", "error"))
-    if code == 124:
-        outcome.detail = "timed out (a hang counts as noticed)"
-    elif outcome.failed_tests:
+    if outcome.failed_tests:
         outcome.detail = outcome.failed_tests[0]
-    elif code not in (0, 5):
+    elif code == TIMED_OUT:
+        outcome.result, outcome.detail = "timeout", "the run did not finish in time; nothing was judged"
+    elif code not in (0, 5):  # e.g. a collection error the breakage caused
         outcome.detail = f"pytest exit {code}: " + (output.strip().splitlines() or [""])[-1][:160]
     else:
         outcome.result, outcome.detail = "missed", "the named tests still pass"
     return outcome
 
 
-def reduce_specs(specs: list[str]) -> list[str]:
-    """Drop node ids inside files that are named whole, so the baseline runs each test once."""
-    files = {s for s in specs if "::" not in s}
-    return sorted({s for s in specs if "::" not in s or s.split("::")[0] not in files})
+def baseline_groups(specs: list[str]) -> dict[str, list[str]]:
+    """The named tests grouped by test path (one baseline run each, in parallel); a path named whole
+    absorbs its node ids, so every test runs once."""
+    groups: dict[str, set[str]] = {}
+    for spec in specs:
+        groups.setdefault(spec.split("::")[0], set()).add(spec)
+    return {path: [path] if path in found else sorted(found) for path, found in sorted(groups.items())}
+
+
+def load_baseline(path: Path) -> dict[str, str]:
+    """Outcomes recorded by this plugin in an unbroken run of the same tree (scripts/test.sh's default run)."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"--baseline {path}: cannot read it ({exc})") from None
+    return dict(data.get("outcomes") or {})
 
 
 def print_table(outcomes: list[Outcome]) -> None:
@@ -263,9 +283,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, default=ROOT, help="the project to copy (default: this checkout)")
     parser.add_argument("--only", action="append", default=[], help="run entries whose name matches (repeatable)")
     parser.add_argument("--jobs", type=int, default=max(1, min(4, os.cpu_count() or 1)), help="parallel runs")
-    parser.add_argument("--timeout", type=float, default=300, help="seconds per pytest run (a hang is caught)")
+    parser.add_argument("--timeout", type=float, default=300,
+                        help="seconds per test (a hanging test fails, so the breakage is caught); a whole run "
+                             "may take 3x this before it is stopped and reported as a timeout")
     parser.add_argument("--markers", default="not gpu", help="pytest -m expression for the named tests")
     parser.add_argument("--json", type=Path, help="also write the JSON summary to this file")
+    parser.add_argument("--baseline", type=Path,
+                        help="outcomes JSON of an unbroken run of this tree (written by this plugin: scripts/test.sh "
+                             "runs pytest with `-p mutations` and MUTATION_REPORT); tests found there are not "
+                             "run again unbroken")
     parser.add_argument("--keep", action="store_true", help="keep the temporary trees (their path is printed)")
     parser.add_argument("--check", action="store_true", help="only validate the list; run nothing")
     args = parser.parse_args(argv)
@@ -299,58 +325,70 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_all(mutations: list[Mutation], root: Path, args: argparse.Namespace) -> dict[str, Outcome]:
-    """Baseline plus one run per mutation, `args.jobs` at a time, each in its own copy."""
+    """One unbroken run per test path (the baseline) and one run per mutation, `args.jobs` at a time,
+    each in its own copy of the project."""
     workspace = Path(tempfile.mkdtemp(prefix="ophora-mutations-"))
     # ../shared next to the copies, as it sits next to the checkout (tests find real data there).
     if (root.parent / "shared").exists():
         (workspace / "shared").symlink_to(root.parent / "shared")
     files = project_files(root)
-    print(f"mutations: {len(mutations)} breakages, {len(files)} files copied per run, {args.jobs} jobs, "
-          f"in {workspace}", flush=True)
+    groups = baseline_groups([t for m in mutations for t in m.tests])
+    known = load_baseline(args.baseline) if args.baseline else {}
+    # A path whose named tests all have an outcome in the given baseline needs no unbroken run here.
+    groups = {path: specs for path, specs in groups.items() if not all(selected(known, [s]) for s in specs)}
+    print(f"mutations: {len(mutations)} breakages, {len(groups)} baseline runs"
+          f"{' (the rest from ' + str(args.baseline) + ')' if args.baseline else ''}, {len(files)} files per copy, "
+          f"{args.jobs} jobs, in {workspace}", flush=True)
 
-    def baseline() -> tuple[int, dict, str, float]:
+    def job(index: int, mutation: Mutation | None, tests: list[str]) -> tuple[int, dict, str, float]:
         t0 = time.monotonic()
-        tree = make_tree(root, files, workspace / "baseline")
-        specs = reduce_specs([t for m in mutations for t in m.tests])
-        code, data, output = run_pytest(tree, specs, workspace / "baseline.json", args.timeout, False, args.markers)
-        return code, data, output, time.monotonic() - t0
-
-    def mutated(m: Mutation) -> tuple[int, dict, str, float]:
-        t0 = time.monotonic()
-        tree = make_tree(root, files, workspace / f"m-{len(m.name)}-{abs(hash(m.name))}")
+        tree = make_tree(root, files, workspace / f"tree-{index}")
         try:
-            apply(m, tree)
+            if mutation is not None:
+                apply(mutation, tree)
+            code, data, output = run_pytest(tree, tests, workspace / f"report-{index}.json", args.timeout,
+                                            mutation is not None, args.markers)
         except ValueError as exc:
-            return -1, {"outcomes": {}, "leaked": [], "error": str(exc)}, "", time.monotonic() - t0
-        code, data, output = run_pytest(tree, m.tests, tree / "_report.json", args.timeout, True, args.markers)
-        shutil.rmtree(tree, ignore_errors=True) if not args.keep else None
+            code, data, output = -1, {"outcomes": {}, "leaked": [], "error": str(exc)}, ""
+        finally:
+            if not args.keep:
+                shutil.rmtree(tree, ignore_errors=True)
         return code, data, output, time.monotonic() - t0
 
+    work = [(f"baseline {path}", None, tests) for path, tests in groups.items()]
+    work += [(m.name, m, m.tests) for m in mutations]
     raw: dict[str, tuple[int, dict, str, float]] = {}
     try:
         with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-            futures = {pool.submit(baseline): "(baseline)"}
-            futures.update({pool.submit(mutated, m): m.name for m in mutations})
+            futures = {pool.submit(job, i, m, tests): name for i, (name, m, tests) in enumerate(work)}
             for future in as_completed(futures):
                 name = futures[future]
                 raw[name] = future.result()
-                print(f"  done {name} ({raw[name][3]:.1f}s)", flush=True)
+                print(f"  done {name} ({raw[name][3]:.1f}s, exit {raw[name][0]})", flush=True)
     finally:
         if not args.keep:
             shutil.rmtree(workspace, ignore_errors=True)
-    base_code, base_data, base_output, _ = raw["(baseline)"]
-    if base_data.get("leaked") or not base_data.get("outcomes"):
-        print("self-check / baseline run failed:\n" + base_output, file=sys.stderr)
+    baseline: dict[str, str] = dict(known)
+    problems: dict[str, str] = {}
+    leaked: list[str] = []
+    for path in groups:
+        code, data, output, _ = raw[f"baseline {path}"]
+        baseline.update(data.get("outcomes", {}))
+        leaked += data.get("leaked", [])
+        if code == TIMED_OUT:
+            problems[path] = "the unbroken run timed out"
+        elif code not in (0, 1, 5) or not data.get("outcomes"):
+            problems[path] = f"the unbroken run ended with pytest exit {code}"
+            print(f"baseline {path} (exit {code}):\n{output}", file=sys.stderr)
     outcomes = {}
     for m in mutations:
         code, data, output, seconds = raw[m.name]
         if code == -1:
             outcome = Outcome(m.name, m.file, "broken", data["error"])
-        elif base_data.get("leaked"):
-            outcome = Outcome(m.name, m.file, "self-check-failed", "baseline imported outside the copy: "
-                              + base_data["leaked"][0])
+        elif leaked:
+            outcome = Outcome(m.name, m.file, "self-check-failed", "baseline imported outside the copy: " + leaked[0])
         else:
-            outcome = judge(m, code, data, output, base_data.get("outcomes", {}))
+            outcome = judge(m, code, data, output, baseline, problems)
         outcome.seconds = round(seconds, 1)
         outcomes[m.name] = outcome
     return outcomes
