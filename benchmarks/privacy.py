@@ -1,143 +1,225 @@
-"""Throughput of the `privacy` stage's phases vs ffmpeg's plain re-encode of the same clip (frames/s).
+"""Privacy: recall on the real fixtures (old vs new detectors) and the stage's cost vs a plain re-encode.
 
-    .venv/bin/python benchmarks/privacy.py                          # generated 720p clip with a timestamp
-    .venv/bin/python benchmarks/privacy.py --clip some_clip.mp4 --set privacy.every_n_frames=10
+    .venv/bin/python benchmarks/privacy.py                      # both parts, defaults
+    .venv/bin/python benchmarks/privacy.py --part cost --set privacy.every_n_frames=10
+    .venv/bin/python benchmarks/privacy.py --part recall --realdata ../shared/realdata
 
-Phases: decode of the sampled frames alone, detect (faces, text, both: per *sampled* frame,
-decode included), blur + encode (per frame of the clip;
-boxes from detection, or one central box on every frame when nothing was found, so the blur
-work is always measured), verify (per sampled frame of the redacted clip), and
-`ffmpeg -c:v libx264` with the same preset and CRF (per frame). Prints a table and writes
-JSON to benchmarks/results/.
+Recall: for every real fixture with a face or burned-in text, and the surgical ones that must
+stay untouched (tests/privacy/realfixtures.py), the faces and text regions that YuNet + PP-OCRv4
+(new defaults) and Haar + Tesseract (old) find; what either still finds on the redacted
+frames (two passes, as the stage does; only boxes touching a redacted area count as left
+visible); and the blurred area as a fraction of the frame.
+
+Cost: `PrivacyStage.process` on clips (a generated 720p clip with a burned-in timestamp, a 720p
+surgical clip made of the real Cataract frames, the real film and the real 224 px Cataract-1K
+clip), CPU time of this process and its ffmpeg children, after the detectors are loaded, divided
+by the CPU time of `ffmpeg -c:v libx264` re-encoding the same clips at the stage's preset and CRF,
+measured in the same run. Prints tables; writes JSON to benchmarks/results/.
 """
 
 from __future__ import annotations
 
 import argparse
+import resource
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench_common import cpu_name, write_results  # noqa: E402
+from bench_common import write_results  # noqa: E402
 
-from ophora_data.config import resolve_config  # noqa: E402
+from ophora_data.config import Config, resolve_config  # noqa: E402
 from ophora_data.config.privacy import PrivacyConfig  # noqa: E402
-from ophora_data.media.frames import sample_frames  # noqa: E402
-from ophora_data.media.timeline import read_timeline  # noqa: E402
-from ophora_data.privacy.boxes import Box, ClipDetections  # noqa: E402
-from ophora_data.privacy.detectors import Detectors, build_detectors  # noqa: E402
-from ophora_data.privacy.redact import encode_redacted  # noqa: E402
-from ophora_data.privacy.smoothing import boxes_per_frame  # noqa: E402
-from ophora_data.privacy.verify import detect_clip  # noqa: E402
 
 
-def make_clip(out: Path, size: str, seconds: float, fps: int) -> Path:
-    """testsrc2 with a burned-in running timestamp (drawtext) when ffmpeg has it, else plain."""
-    base = f"testsrc2=size={size}:rate={fps}:duration={seconds}"
-    stamp = ",drawtext=text='%{pts\\:hms}':x=20:y=20:fontsize=36:fontcolor=white:box=1:boxcolor=black@0.5"
-    for graph in (base + stamp, base):
-        done = subprocess.run(["ffmpeg", "-y", "-loglevel", "error", "-f", "lavfi", "-i", graph,
-                               "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", str(out)],
-                              capture_output=True)
-        if done.returncode == 0:
-            return out
-    raise RuntimeError(f"ffmpeg could not generate the benchmark clip: {done.stderr.decode()[-300:]}")
+def cpu_seconds() -> float:
+    """CPU time of this process and its finished children (ffmpeg), user + system."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def best_of(repeats: int, work: Callable[[], Any]) -> tuple[float, Any]:
-    """Fastest wall time of `repeats` runs (the least disturbed by other load) and the last result."""
-    times, result = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = work()
-        times.append(time.perf_counter() - start)
-    return min(times), result
+# Recall -----------------------------------------------------------------------------------
+def fixture_frames(realdata: Path, fixture: Any) -> list:
+    from PIL import Image
+
+    from ophora_data.media.frames import sample_frames
+
+    path = realdata / fixture.path
+    if fixture.kind == "video":
+        return list(sample_frames(path, every_n=fixture.every_n).frames)
+    import numpy as np
+
+    files = sorted(path.glob("*.jpg")) if fixture.kind == "frames" else [path]
+    return [np.asarray(Image.open(f).convert("RGB")) for f in files]
 
 
-def fallback_boxes(found: ClipDetections) -> ClipDetections:
-    """A central box on every sampled frame, so blur + encode always does blur work."""
-    box = Box(found.width // 4, found.height // 4, found.width // 2, found.height // 2, "face")
-    return ClipDetections(found.width, found.height, found.fps, found.total_frames,
-                          {i: [box] for i in found.frames})
+def touching(found: list, redacted: list) -> list:
+    def overlap(a: Any, b: Any) -> bool:
+        return min(a.x + a.w, b.x + b.w) > max(a.x, b.x) and min(a.y + a.h, b.y + b.h) > max(a.y, b.y)
+
+    return [f for f in found if any(overlap(f, r) for r in redacted)]
 
 
-def measure(clip: Path, config: PrivacyConfig, repeats: int, work_dir: Path) -> dict[str, Any]:
-    detectors = build_detectors(config)
-    total = read_timeline(clip).total_frames
-    sampled = len(range(0, total, config.every_n_frames))
-    rows: dict[str, Any] = {}
-    sample_frames(clip, every_n=config.every_n_frames)  # warm-up: the first decode imports torch/torchcodec
-    seconds, _ = best_of(repeats, lambda: sample_frames(clip, every_n=config.every_n_frames))
-    rows["decode (sampled)"] = {"seconds": seconds, "frames": sampled, "frames_per_s": sampled / seconds}
-    found = None
-    for label, only in (("detect faces", Detectors(detectors.face, None)),
-                        ("detect text", Detectors(None, detectors.text)), ("detect (both)", detectors)):
-        if not only.active:
-            continue
-        seconds, found = best_of(repeats, lambda d=only: detect_clip(clip, d, config.every_n_frames))
-        rows[label] = {"seconds": seconds, "frames": sampled, "frames_per_s": sampled / seconds}
-    if found is None:  # no detector configured: sample frames only, to get the clip's geometry
-        found = detect_clip(clip, detectors, config.every_n_frames)
-    boxes = found if found.any else fallback_boxes(found)
-    per_frame = boxes_per_frame(boxes, config.hold, config.box_dilation)
-    redacted = work_dir / "redacted.mp4"
-    seconds, _ = best_of(repeats, lambda: encode_redacted(clip, redacted, per_frame, config))
-    rows["blur + encode"] = {"seconds": seconds, "frames": total, "frames_per_s": total / seconds}
-    seconds, _ = best_of(repeats, lambda: detect_clip(redacted, detectors, config.verify_stride))
-    checked = len(range(0, total, config.verify_stride))
-    rows["verify"] = {"seconds": seconds, "frames": checked, "frames_per_s": checked / seconds}
-    plain = ["ffmpeg", "-y", "-loglevel", "error", "-i", str(clip), "-map", "0:v:0", "-c:v", "libx264",
-             "-preset", config.preset, "-crf", str(config.crf), "-pix_fmt", "yuv420p",
-             str(work_dir / "plain.mp4")]
-    seconds, _ = best_of(repeats, lambda: subprocess.run(plain, check=True))
-    rows["ffmpeg re-encode"] = {"seconds": seconds, "frames": total, "frames_per_s": total / seconds}
-    return {"phases": rows, "detections": {"faces": found.count("face"), "text_boxes": found.count("text")},
-            "detectors": detectors.describe(), "total_frames": total, "sampled_frames": sampled}
+def recall(realdata: Path, config: PrivacyConfig) -> list[dict[str, Any]]:
+    import numpy as np
+
+    from ophora_data.privacy.detectors import build_detectors
+    from ophora_data.privacy.redact import redact_frame
+    from tests.privacy.realfixtures import FIXTURES
+
+    new = build_detectors(config)
+    old = build_detectors(config.model_copy(update={"face_detector": "haar", "text_detector": "tesseract"}))
+    rows = []
+    for fixture in FIXTURES:
+        frames = fixture_frames(realdata, fixture)
+        row: dict[str, Any] = {"fixture": fixture.path, "frames": len(frames), "expected_faces": fixture.faces,
+                               "expected_text": fixture.text, "surgical": fixture.surgical}
+        counts = {key: 0 for key in ("new_faces", "new_text", "old_faces", "old_text", "new_frames_with_face",
+                                     "old_frames_with_face", "left_new", "left_old", "elsewhere_old")}
+        blurred = []
+        for frame in frames:
+            height, width = frame.shape[:2]
+            found_new, found_old = new.detect(frame), old.detect(frame)
+            for who, found in (("new", found_new), ("old", found_old)):
+                counts[f"{who}_faces"] += sum(b.kind == "face" for b in found)
+                counts[f"{who}_text"] += sum(b.kind == "text" for b in found)
+                counts[f"{who}_frames_with_face"] += any(b.kind == "face" for b in found)
+            boxes = [b.dilated(config.box_dilation, width, height) for b in found_new]
+            out = redact_frame(frame, boxes, config)
+            if boxes:  # pass two, as the stage's verification loop does
+                boxes += [b.dilated(config.box_dilation, width, height) for b in new.detect(out)]
+                out = redact_frame(frame, boxes, config)
+            mask = np.zeros((height, width), bool)
+            for b in boxes:
+                mask[b.y : b.y + b.h, b.x : b.x + b.w] = True
+            blurred.append(float(mask.mean()))
+            counts["left_new"] += len(new.detect(out)) if boxes else 0
+            after_old = old.detect(out) if boxes else []
+            counts["left_old"] += len(touching(after_old, boxes))
+            counts["elsewhere_old"] += len(after_old) - len(touching(after_old, boxes))
+        rows.append({**row, **counts, "blurred_area_mean": sum(blurred) / len(blurred),
+                     "blurred_area_max": max(blurred)})
+        print(f"  {fixture.path}: done", flush=True)
+    return rows
+
+
+# Cost -------------------------------------------------------------------------------------
+def make_clips(realdata: Path | None, work: Path) -> dict[str, Path]:
+    """A generated 720p clip with a burned-in timestamp, plus real clips when realdata is there."""
+    clips = {}
+    stamp = ("testsrc2=size=1280x720:rate=30:duration=5.5,drawtext=text='%{pts\\:hms}':x=40:y=40:fontsize=36:"
+             "fontcolor=white:box=1:boxcolor=black@0.5")
+    clips["generated 720p + timestamp"] = encode(["-f", "lavfi", "-i", stamp], work / "stamp.mp4")
+    if realdata and realdata.is_dir():
+        frames = sorted((realdata / "surgical/cataractsam2_frames").glob("*.jpg"))
+        inputs = [arg for f in frames for arg in ("-loop", "1", "-framerate", "30", "-t", "0.6875", "-i", str(f))]
+        graph = "".join(f"[{i}:v]" for i in range(len(frames))) + f"concat=n={len(frames)}:v=1:a=0,scale=1280:720[v]"
+        clips["surgical 720p (Cataract frames)"] = encode([*inputs, "-filter_complex", graph, "-map", "[v]"],
+                                                          work / "surgical.mp4")
+        clips["film 640x360 (real)"] = realdata / "nonsurgical/people_silent_film_moviepy_chaplin.mp4"
+        clips["Cataract-1K 224px (real)"] = (realdata / "surgical"
+                                             / "cataract1k_case4687_capsulorhexis_52.50-57.50s_224px.mp4")
+    return clips
+
+
+def encode(inputs: list[str], out: Path) -> Path:
+    subprocess.run(["ffmpeg", "-y", "-loglevel", "error", *inputs, "-c:v", "libx264", "-preset", "veryfast",
+                    "-crf", "16", "-pix_fmt", "yuv420p", str(out)], check=True)
+    return out
+
+
+def cost(clips: dict[str, Path], config: Config, work: Path, repeats: int) -> dict[str, Any]:
+    from ophora_data.media.timeline import read_timeline
+    from ophora_data.run.workdir import RunDir
+    from ophora_data.stages.privacy import PrivacyStage
+
+    cfg = config.privacy
+    run = RunDir(work / "run").create()
+    stage = PrivacyStage(config, run)
+    start = cpu_seconds()
+    stage.setup()
+    setup_s = cpu_seconds() - start
+    rows = []
+    for label, clip in clips.items():
+        plain = ["ffmpeg", "-y", "-loglevel", "error", "-i", str(clip), "-map", "0:v:0", "-map", "0:a?", "-c:a",
+                 "copy", "-c:v", "libx264", "-preset", cfg.preset, "-crf", str(cfg.crf), "-pix_fmt", "yuv420p",
+                 str(work / "plain.mp4")]
+        stage_s, plain_s, result = [], [], []
+        for _ in range(repeats):  # alternate, so both see the same machine load
+            start = cpu_seconds()
+            result = stage.process({"clip_id": "bench_0", "video_id": "bench", "path": str(clip)})
+            stage_s.append(cpu_seconds() - start)
+            start = cpu_seconds()
+            subprocess.run(plain, check=True)
+            plain_s.append(cpu_seconds() - start)
+        by_check = {r.get("check"): r for r in result}
+        verification = by_check.get("verification", {})
+        rows.append({"clip": label, "frames": read_timeline(clip).total_frames,
+                     "stage_cpu_s": min(stage_s), "reencode_cpu_s": min(plain_s),
+                     "ratio": min(stage_s) / min(plain_s),
+                     "faces": by_check.get("faces_found", {}).get("detections"),
+                     "text_boxes": by_check.get("text_boxes_found", {}).get("detections"),
+                     "verified_by": verification.get("verified_by"), "passed": verification.get("passed")})
+        print(f"  {label}: done", flush=True)
+    total_stage = sum(r["stage_cpu_s"] for r in rows)
+    total_plain = sum(r["reencode_cpu_s"] for r in rows)
+    return {"setup_cpu_s": setup_s, "clips": rows, "total_stage_cpu_s": total_stage,
+            "total_reencode_cpu_s": total_plain, "total_ratio": total_stage / total_plain,
+            "detectors": stage.detectors.describe() if stage.detectors else {}}
+
+
+def print_tables(results: dict[str, Any]) -> None:
+    if "recall" in results:
+        print("\nrecall on the real fixtures (new = YuNet + PP-OCRv4, old = Haar + Tesseract)")
+        print("| fixture | frames | faces new/old (frames with a face) | text regions new/old | left after "
+              "redaction new/old | blurred area mean/max |")
+        print("|---|---|---|---|---|---|")
+        for r in results["recall"]:
+            print(f"| {Path(r['fixture']).name} | {r['frames']} | {r['new_faces']}/{r['old_faces']} "
+                  f"({r['new_frames_with_face']}/{r['old_frames_with_face']}) | {r['new_text']}/{r['old_text']} | "
+                  f"{r['left_new']}/{r['left_old']} | {r['blurred_area_mean']:.1%}/{r['blurred_area_max']:.1%} |")
+    if "cost" in results:
+        c = results["cost"]
+        print(f"\ncost (CPU s, best of {results['repeats']}; detectors loaded once: {c['setup_cpu_s']:.1f} s)")
+        print("| clip | frames | faces / text boxes found | verified by | stage | ffmpeg re-encode | ratio |")
+        print("|---|---|---|---|---|---|---|")
+        for r in c["clips"]:
+            print(f"| {r['clip']} | {r['frames']} | {r['faces']} / {r['text_boxes']} | {r['verified_by']} | "
+                  f"{r['stage_cpu_s']:.2f} | {r['reencode_cpu_s']:.2f} | {r['ratio']:.2f}x |")
+        print(f"| all | | | | {c['total_stage_cpu_s']:.2f} | {c['total_reencode_cpu_s']:.2f} | "
+              f"{c['total_ratio']:.2f}x |")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--clip", type=Path, help="a clip to measure (default: a generated one)")
-    parser.add_argument("--size", default="1280x720")
-    parser.add_argument("--seconds", type=float, default=5.5, help="generated clip length (Ophora's mean)")
-    parser.add_argument("--fps", type=int, default=30)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--part", choices=["all", "recall", "cost"], default="all")
+    parser.add_argument("--realdata", type=Path, default=ROOT.parent / "shared" / "realdata")
     parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--set", dest="sets", action="append", default=[], help="config override, e.g. "
-                        "privacy.every_n_frames=10 (repeatable)")
+    parser.add_argument("--set", dest="sets", action="append", default=[],
+                        help="config override, e.g. privacy.every_n_frames=10 (repeatable)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     args = parser.parse_args()
-    config = resolve_config(None, None, args.sets).privacy
-    with tempfile.TemporaryDirectory(prefix="privacy-bench-") as tmp:
-        clip = args.clip or make_clip(Path(tmp) / "bench.mp4", args.size, args.seconds, args.fps)
-        timeline = read_timeline(clip)
-        measured = measure(clip, config, args.repeats, Path(tmp))
-    results = {"benchmark": "privacy", "cpu": cpu_name(), "clip": str(args.clip or f"generated {args.size} "
-               f"{args.seconds}s {args.fps}fps"), "size": f"{timeline.width}x{timeline.height}",
-               "every_n_frames": config.every_n_frames, "preset": config.preset, "crf": config.crf,
-               "blur": config.blur, "repeats": args.repeats, **measured}
-    print_table(results)
+    config = resolve_config(None, None, args.sets)
+    realdata = args.realdata if args.realdata.is_dir() else None
+    results: dict[str, Any] = {"benchmark": "privacy", "privacy_config": config.privacy.model_dump(),
+                               "repeats": args.repeats, "started": time.strftime("%Y-%m-%d %H:%M:%S")}
+    if args.part in ("all", "recall"):
+        if realdata is None:
+            print(f"no real fixtures at {args.realdata}: recall skipped")
+        else:
+            print("recall:")
+            results["recall"] = recall(realdata, config.privacy)
+    if args.part in ("all", "cost"):
+        print("cost:")
+        with tempfile.TemporaryDirectory(prefix="privacy-bench-") as tmp:
+            results["cost"] = cost(make_clips(realdata, Path(tmp)), config, Path(tmp), args.repeats)
+    print_tables(results)
     write_results("privacy", results, args.out)
-
-
-def print_table(results: dict[str, Any]) -> None:
-    print(f"privacy benchmark on {results['cpu']}: {results['clip']} ({results['size']}, "
-          f"{results['total_frames']} frames), every {results['every_n_frames']}th frame sampled, "
-          f"x264 {results['preset']} CRF {results['crf']}, best of {results['repeats']}")
-    print(f"detections: {results['detections']}")
-    plain = results["phases"]["ffmpeg re-encode"]["frames_per_s"]
-    print(f"\n{'phase':<18}{'frames':>8}{'seconds':>10}{'frames/s':>11}{'vs ffmpeg':>11}")
-    print("-" * 58)
-    for name, row in results["phases"].items():
-        print(f"{name:<18}{row['frames']:>8}{row['seconds']:>10.2f}{row['frames_per_s']:>11.1f}"
-              f"{row['frames_per_s'] / plain:>10.2f}x")
 
 
 if __name__ == "__main__":

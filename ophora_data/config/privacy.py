@@ -15,7 +15,8 @@ class PrivacyConfig(Section):
     verify_every_n_frames: int | None = Field(
         None, ge=1, description="deprecated, ignored: verification re-checks exactly the sampled frames that "
                                 "had detections (the only frames redaction changed)")
-    batch_size: int = Field(8, ge=1, description="frames per detector call (one onnxruntime run for text)")
+    batch_size: int = Field(4, ge=1, description="frames per detector call (one onnxruntime run for text); memory "
+                                                 "grows with it: a benchmark process peaked at 2 GB with 8 at 960 px")
     detector_threads: int = Field(
         1, ge=1, description="threads per detector (onnxruntime, OpenMP); the executor's --workers use the cores")
     max_passes: int = Field(2, ge=1, description="redact again (adding what verification still found) "
