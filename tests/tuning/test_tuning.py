@@ -128,6 +128,26 @@ def test_resume_continues_from_checkpoint_and_matches_an_uninterrupted_run(
     assert state["steps"] == 5 and state["phase"] == "tpt"
 
 
+@pytest.mark.slow  # three more tiny trainings; the default run covers resume without accumulation
+def test_resume_mid_epoch_with_gradient_accumulation_matches_an_uninterrupted_run(
+    tiny_model: Path, release: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import torch
+
+    from ophora_data.tuning import train as train_module
+
+    # 3 clips, 2 batches per optimizer step: step 1 ends mid-epoch, step 2 ends with the epoch's
+    # last (single) batch, step 3 starts the next epoch.
+    cfg = tiny_cfg(tiny_model, release, "tune.max_steps=3", "tune.learning_rate=0.01",
+                   "tune.gradient_accumulation=2", "tune.keep_checkpoints=10")
+    whole = train_module.train(cfg, tmp_path / "whole", device="cpu")
+    train_interrupted_after(cfg, tmp_path / "resumed", 1, monkeypatch)
+    resumed = train_module.train(cfg, tmp_path / "resumed", device="cpu", resume="latest")
+    assert resumed.steps == 3 and resumed.last_loss == whole.last_loss
+    tuned, reference = final_weights(tmp_path / "resumed"), final_weights(tmp_path / "whole")
+    assert [k for k in tuned if not torch.equal(tuned[k], reference[k])] == []
+
+
 def final_weights_of_base(model: Path) -> dict:
     from diffusers import CogVideoXTransformer3DModel
 
