@@ -2,8 +2,9 @@
 
 Builders only build lists of arguments; `media/runner.py` runs them. Cutting is exact to
 the frame because every boundary is a time halfway between two frames (see
-`media/cutplan.py`): input seeking (`-ss` before `-i`) then drops exactly the frames
-before it, and `trim` exactly the frames after the window, whatever the rounding.
+`media/cutplan.py`): input seeking (`-ss` before `-i`) only decides where decoding starts,
+and `trim` keeps exactly the frames between two boundaries, which are absolute pts because
+ffmpeg keeps the source's timestamps (`-copyts`; see `media/cutter.py`).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ class EncoderSettings:
 
 @dataclass(frozen=True)
 class ClipOutput:
-    """One clip of a decode pass: times are relative to the pass's seek point."""
+    """One clip of a decode pass: times are the source's own timestamps (seconds; may be < 0)."""
 
     path: Path
     trim_start: float  # drop frames before this (a midpoint between frames)
@@ -43,6 +44,11 @@ class ClipOutput:
 
 def _num(value: float) -> str:
     return f"{max(value, 0.0):.6f}"
+
+
+def pts_text(value: float) -> str:
+    """A timestamp for a filter option: seconds with six decimals, negative allowed (e.g. WebM audio)."""
+    return f"{value:.6f}"
 
 
 def size_filter(display_w: int, display_h: int, out_w: int, out_h: int) -> str:
@@ -87,7 +93,7 @@ def _encode_args(settings: EncoderSettings, with_audio: bool) -> list[str]:
 
 def cut_argv(
     source: Path,
-    seek: float,
+    seek: float | None,
     read_s: float,
     outputs: Sequence[ClipOutput],
     size: str,
@@ -97,7 +103,9 @@ def cut_argv(
     """One ffmpeg process: seek once to `seek`, decode `read_s` seconds, write every output.
 
     One output is the classic per-clip input-seeking cut; several share one decode
-    (`split` + `trim` per clip), so overlapping or nearby windows are decoded once.
+    (`split` + `trim` per clip), so overlapping or nearby windows are decoded once. `seek` and
+    `read_s` are seconds from the file's start (`seek` None: decode from the start); the
+    outputs' trims are absolute pts.
     """
     count = len(outputs)
     graph: list[str] = [f"[0:v]split={count}" + "".join(f"[vs{i}]" for i in range(count))]
@@ -105,12 +113,12 @@ def cut_argv(
         graph.append(f"[0:a]asplit={count}" + "".join(f"[as{i}]" for i in range(count)))
     for i, out in enumerate(outputs):
         graph.append(
-            f"[vs{i}]trim=start={_num(out.trim_start)}:end={_num(out.trim_end)},"
+            f"[vs{i}]trim=start={pts_text(out.trim_start)}:end={pts_text(out.trim_end)},"
             f"setpts=PTS-STARTPTS,{size},format={settings.pix_fmt}[v{i}]"
         )
         if with_audio:
             graph.append(
-                f"[as{i}]atrim=start={_num(out.audio_start)}:end={_num(out.audio_end)},"
+                f"[as{i}]atrim=start={pts_text(out.audio_start)}:end={pts_text(out.audio_end)},"
                 f"asetpts=PTS-STARTPTS[a{i}]"
             )
     argv = [
@@ -120,8 +128,8 @@ def cut_argv(
         "-loglevel",
         "error",
         "-y",
-        "-ss",
-        _num(seek),
+        "-copyts",
+        *(["-ss", _num(seek)] if seek is not None else []),
         "-t",
         _num(read_s),
         "-i",

@@ -7,6 +7,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from ophora_data.media.duration import seconds, video_end
 from ophora_data.media.runner import MediaError, run_tool
 
 # ffprobe's messages, translated into reasons a person can act on.
@@ -15,6 +16,8 @@ _KNOWN_ERRORS = (
     ("Invalid data found when processing input", "not a media file (invalid data)"),
     ("End of file", "truncated file (unexpected end of file)"),
 )
+# Demuxers that read pictures or text as a "video stream": not a source video.
+_NOT_VIDEO_FORMATS = frozenset({"image2", "tty", "lavfi"})
 
 
 def stream_fps(stream: dict[str, Any]) -> float | None:
@@ -37,16 +40,17 @@ def stream_rotation(stream: dict[str, Any]) -> int:
     return int(-float(rotate)) % 360 if rotate else 0
 
 
-def probe_file(path: Path, timeout_s: float = 60.0) -> dict[str, Any]:
-    """Duration, fps, size, codec, audio, rotation of a video; MediaError with a clear reason if unusable."""
+def ffprobe_info(path: Path, timeout_s: float = 60.0) -> dict[str, Any]:
+    """`ffprobe -show_format -show_streams` as a dict; MediaError with a readable reason if unusable."""
     if not path.exists():
         raise MediaError(f"file not found: {path.name}")
-    size = path.stat().st_size
-    if size == 0:
+    if path.stat().st_size == 0:
         raise MediaError("empty file (0 bytes)")
     argv = ["ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams", str(path)]
     try:
-        info = json.loads(run_tool(argv, timeout_s=timeout_s) or b"{}")
+        return json.loads(run_tool(argv, timeout_s=timeout_s) or b"{}")
+    except json.JSONDecodeError as exc:
+        raise MediaError("ffprobe gave unreadable output") from exc
     except MediaError as exc:
         if not _has_media_header(path):
             raise MediaError("not a media file (no container header; text or other data)") from exc
@@ -54,17 +58,43 @@ def probe_file(path: Path, timeout_s: float = 60.0) -> dict[str, Any]:
             if needle in str(exc):
                 raise MediaError(reason) from exc
         raise
+
+
+def video_stream(info: dict[str, Any]) -> dict[str, Any]:
+    """The first real video stream of `ffprobe_info`'s result; MediaError saying why there is none.
+
+    Cover art (an attached picture in an audio file), still images and rendered text are not video.
+    """
     streams = info.get("streams") or []
     video = next((s for s in streams if s.get("codec_type") == "video" and not _is_cover_art(s)), None)
     audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
     if video is None:
         raise MediaError("no video stream (audio-only file)" if audio else "no video stream")
-    duration = _duration(info.get("format") or {}, video)
-    if duration is None or duration <= 0:
-        raise MediaError("no readable duration (truncated or corrupt file)")
+    container = str((info.get("format") or {}).get("format_name") or "")
+    if container in _NOT_VIDEO_FORMATS or container.endswith("_pipe"):
+        raise MediaError(f"not a video (ffprobe reads it as {container}: a still image or text)")
+    return video
+
+
+def probe_file(path: Path, timeout_s: float = 60.0) -> dict[str, Any]:
+    """Duration, fps, size, codec, audio, rotation of a video; MediaError with a clear reason if unusable.
+
+    `duration_s` is where the picture ends in playback time (seconds from the container's start,
+    the origin transcripts and `ffmpeg -ss` use), not the container's duration, which is that of
+    the longest stream; `duration_source` says where it came from (see `media/duration.py`).
+    """
+    info = ffprobe_info(path, timeout_s)
+    video = video_stream(info)
+    audio = next((s for s in info.get("streams") or [] if s.get("codec_type") == "audio"), None)
+    fps = stream_fps(video)
+    end = video_end(path, info, video, fps, timeout_s)
+    fmt = info.get("format") or {}
     return {
-        "duration_s": duration,
-        "fps": stream_fps(video),
+        "duration_s": round(end.end_s, 6),
+        "duration_source": end.source,
+        "video_start_s": round(end.start_s, 6),
+        "container_duration_s": seconds(fmt.get("duration")),
+        "fps": fps,
         "width": int(video.get("width") or 0),
         "height": int(video.get("height") or 0),
         "codec": video.get("codec_name"),
@@ -72,10 +102,20 @@ def probe_file(path: Path, timeout_s: float = 60.0) -> dict[str, Any]:
         "has_audio": audio is not None,
         "audio_codec": audio.get("codec_name") if audio else None,
         "rotation": stream_rotation(video),
+        # As the header says: an MP4 edit list's hidden pre-roll frames are counted too.
         "nb_frames": int(video["nb_frames"]) if str(video.get("nb_frames", "")).isdigit() else None,
-        "size_bytes": size,
-        "container": (info.get("format") or {}).get("format_name"),
+        "size_bytes": path.stat().st_size,
+        "container": fmt.get("format_name"),
     }
+
+
+def not_video_reason(path: Path, timeout_s: float = 30.0) -> str:
+    """Empty when ffprobe reads `path` as a video (whatever its name), else why not (for a row's reason)."""
+    try:
+        video_stream(ffprobe_info(path, timeout_s))
+    except MediaError as exc:
+        return str(exc)
+    return ""
 
 
 def _has_media_header(path: Path) -> bool:
@@ -90,13 +130,3 @@ def _has_media_header(path: Path) -> bool:
 
 def _is_cover_art(stream: dict[str, Any]) -> bool:
     return bool((stream.get("disposition") or {}).get("attached_pic"))
-
-
-def _duration(fmt: dict[str, Any], video: dict[str, Any]) -> float | None:
-    for value in (video.get("duration"), fmt.get("duration")):
-        try:
-            if value is not None and float(value) > 0:
-                return float(value)
-        except ValueError:
-            continue
-    return None

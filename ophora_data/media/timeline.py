@@ -8,13 +8,20 @@ relative to the file's start time, which is the origin `ffmpeg -ss` uses.
 
 from __future__ import annotations
 
+import functools
 import json
 from bisect import bisect_left
 from dataclasses import dataclass
 from pathlib import Path
 
+from ophora_data.media.duration import seconds
 from ophora_data.media.probe import stream_fps, stream_rotation
 from ophora_data.media.runner import MediaError, run_tool
+
+# Demuxers that seek through a keyframe index (ffprobe's format_name). Others (MPEG-TS, MPEG-PS,
+# raw elementary streams, Ogg) find a seek target by bisecting timestamps, which lands on any
+# packet, often after the keyframe a frame-exact cut has to decode from (see media/cutter.py).
+INDEXED_CONTAINERS = frozenset({"mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm", "flv", "asf", "avi", "mxf", "nut"})
 
 
 @dataclass(frozen=True)
@@ -28,6 +35,12 @@ class Timeline:
     rotation: int  # display rotation in degrees counter-clockwise (0, 90, 180, 270)
     width: int  # coded size, before rotation
     height: int
+    container: str = ""  # ffprobe's format_name
+
+    @property
+    def seeks_to_keyframes(self) -> bool:
+        """True when ffmpeg's input seeking lands on the keyframe before a target (an indexed container)."""
+        return self.container in INDEXED_CONTAINERS
 
     @property
     def total_frames(self) -> int:
@@ -74,6 +87,20 @@ class Timeline:
             return self.times[-1] + self.last_interval / 2
         return (self.times[index - 1] + self.times[index]) / 2
 
+    def cut_point_before(self, index: int) -> float:
+        """A trim boundary between frame index-1 and frame index, three quarters of the way to index.
+
+        ffmpeg's `trim` rounds a time to the nearest tick of the stream's time base; when that is
+        one tick per frame (AVI, MXF: 1/30 s) a midpoint sits on the rounding edge and, written
+        with six decimals, rounds down onto frame index-1. Three quarters rounds onto frame index
+        in any time base with at least one tick per frame, and stays clear of both frames.
+        """
+        if index <= 0:
+            return self.times[0] - self.frame_interval / 4 if self.times else 0.0
+        if index >= len(self.times):
+            return self.times[-1] + self.last_interval * 3 / 4
+        return self.times[index - 1] + (self.times[index] - self.times[index - 1]) * 3 / 4
+
     def end_of(self, index: int) -> float:
         """When frame `index - 1` stops being shown: the next frame's time, or the video's end."""
         if index < len(self.times):
@@ -85,14 +112,68 @@ class Timeline:
         return max(0, bisect_left(self.times, t + 1e-6) - 1)
 
 
+def packet_times(packets: list[dict]) -> list[tuple[float, bool]] | None:
+    """(pts, is keyframe) of every packet that becomes a frame, in the file's own timestamps;
+    None when a packet has no pts (MPEG-PS, AVI with packed B-frames): then only decoding
+    tells the frames' times (one packet may even hold two frames).
+
+    Packets flagged D (discard, e.g. an MP4 edit list's hidden pre-roll) never become frames.
+    """
+    frames = []
+    for packet in packets:
+        flags = packet.get("flags") or ""
+        if "D" in flags:
+            continue
+        pts = seconds(packet.get("pts_time"))
+        if pts is None:
+            return None
+        frames.append((pts, "K" in flags))
+    return frames
+
+
+def decoded_frame_times(path: Path, timeout_s: float = 120.0) -> list[tuple[float, bool]]:
+    """(best-effort timestamp, is keyframe) of every decoded frame: exact, but it decodes the stream.
+
+    A frame the decoder gives no timestamp (the last B-frame of an AVI with packed B-frames) is
+    placed one frame interval after the previous one, as ffmpeg itself does when it cuts.
+    """
+    argv = ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+            "frame=best_effort_timestamp_time,key_frame", "-of", "json=c=1", str(path)]  # fmt: skip
+    try:
+        frames = json.loads(run_tool(argv, timeout_s=timeout_s) or b"{}").get("frames") or []
+    except json.JSONDecodeError as exc:
+        raise MediaError(f"ffprobe gave unreadable output for {path.name}") from exc
+    stamped: list[tuple[float, bool]] = []
+    for frame in frames:
+        t = seconds(frame.get("best_effort_timestamp_time"))
+        if t is None and len(stamped) >= 2:
+            t = stamped[-1][0] + (stamped[-1][0] - stamped[-2][0])
+        if t is not None:
+            stamped.append((t, str(frame.get("key_frame")) == "1"))
+    return stamped
+
+
 def read_timeline(path: Path, timeout_s: float = 120.0) -> Timeline:
-    """Frame times, fps, rotation and size of the first video stream; MediaError if none decodable."""
-    if not path.exists():
-        raise MediaError(f"file not found: {path.name}")
+    """Frame times, fps, rotation and size of the first video stream; MediaError if none decodable.
+
+    Remembered per process for the last few files (keyed by size and modification time): `cut`
+    reads the timeline of a source once per batch of its clips, and a source whose packets lack
+    timestamps is decoded to get them.
+    """
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        raise MediaError(f"file not found: {path.name}") from None
+    return _read_timeline(str(path), stat.st_size, stat.st_mtime_ns, timeout_s)
+
+
+@functools.lru_cache(maxsize=8)
+def _read_timeline(name: str, size: int, mtime_ns: int, timeout_s: float) -> Timeline:
+    path = Path(name)
     argv = [
         "ffprobe", "-v", "error", "-select_streams", "v:0",
         "-show_entries", "packet=pts_time,flags:stream=width,height,avg_frame_rate,r_frame_rate:"
-        "stream_tags=rotate:stream_side_data=rotation:format=start_time",
+        "stream_tags=rotate:stream_side_data=rotation:format=start_time,format_name",
         "-of", "json=c=1", str(path),
     ]  # fmt: skip
     try:
@@ -103,13 +184,12 @@ def read_timeline(path: Path, timeout_s: float = 120.0) -> Timeline:
     if not streams:
         raise MediaError(f"no video stream in {path.name}")
     stream = streams[0]
-    start_time = float((info.get("format") or {}).get("start_time") or 0.0)
-    # Packets flagged D (discard, e.g. before an mp4 edit list start) never become frames.
-    frames = sorted(
-        (float(p["pts_time"]) - start_time, "K" in (p.get("flags") or ""))
-        for p in info.get("packets") or []
-        if p.get("pts_time") not in (None, "N/A") and "D" not in (p.get("flags") or "")
-    )
+    fmt = info.get("format") or {}
+    start_time = seconds(fmt.get("start_time")) or 0.0
+    stamped = packet_times(info.get("packets") or [])
+    if stamped is None:  # some packets have no pts and it cannot be inferred: ask the decoder
+        stamped = decoded_frame_times(path, timeout_s)
+    frames = sorted((t - start_time, key) for t, key in stamped)
     times = [t for t, _ in frames]
     if not times:
         raise MediaError(f"no decodable video frames in {path.name}")
@@ -124,4 +204,5 @@ def read_timeline(path: Path, timeout_s: float = 120.0) -> Timeline:
         rotation=stream_rotation(stream),
         width=int(stream.get("width") or 0),
         height=int(stream.get("height") or 0),
+        container=str(fmt.get("format_name") or ""),
     )

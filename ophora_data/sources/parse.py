@@ -1,13 +1,16 @@
-"""Parse what users hand to `ingest`: URL lists (also messy quoted/comma-separated ones),
-CSV/JSONL tables with `url`, `video_id` or `path` columns, local video files and folders.
+"""Parse what users hand to `ingest`: URL lists (also messy quoted/comma-separated ones) and
+CSV/JSONL tables with `url`, `video_id` or `path` columns (`sources/discover.py` decides which
+argument is which, and scans folders).
 
-Every input token yields one SourceEntry; unusable ones carry a reason instead of vanishing.
+Every input token yields one SourceEntry; unusable ones carry a reason instead of vanishing,
+including a list that cannot be read as text.
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 import re
 from collections.abc import Iterator
@@ -16,10 +19,11 @@ from pathlib import Path
 from typing import Literal
 
 from ophora_data.run.ids import YOUTUBE_ID, UnusableSource, generic_url_id, youtube_video_id
+from ophora_data.sources.textfile import NotText, read_text
 
 SourceKind = Literal["youtube", "url", "local", "rejected"]
-_URL_LIKE = re.compile(r"^(https?://|www\.|youtu\.?be)", re.I)
-_STRIP = " \t\r\n\"'`,;[]<>"
+URL_LIKE = re.compile(r"^(https?://|www\.|youtu\.?be)", re.I)
+STRIP_CHARS = " \t\r\n\"'`,;[]<>"
 
 
 @dataclass
@@ -39,9 +43,9 @@ class SourceEntry:
 
 def from_token(token: str, origin: str) -> SourceEntry:
     """One URL or id as written by a person."""
-    text = token.strip(_STRIP)
+    text = token.strip(STRIP_CHARS)
     try:
-        youtube_id = youtube_video_id(text) if _URL_LIKE.match(text) else None
+        youtube_id = youtube_video_id(text) if URL_LIKE.match(text) else None
     except UnusableSource as exc:
         return SourceEntry(origin, text, "rejected", reason=str(exc))
     if youtube_id:
@@ -53,12 +57,29 @@ def from_token(token: str, origin: str) -> SourceEntry:
     return SourceEntry(origin, text, "rejected", reason="not a URL, a YouTube id or an existing file")
 
 
+def unreadable(path: Path, origin: str, exc: Exception) -> SourceEntry:
+    """The one rejected entry of a list or table that cannot be read as text."""
+    detail = str(exc) if isinstance(exc, NotText) else f"cannot read the file ({type(exc).__name__}: {exc})"
+    return SourceEntry(origin, str(path), "rejected", reason=f"not a readable source list: {detail}")
+
+
+def _text(path: Path) -> str | SourceEntry:
+    try:
+        return read_text(path)
+    except (NotText, OSError) as exc:
+        return unreadable(path, path.name, exc)
+
+
 def from_text_list(path: Path) -> Iterator[SourceEntry]:
-    for number, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
+    text = _text(path)
+    if isinstance(text, SourceEntry):
+        yield text
+        return
+    for number, line in enumerate(text.splitlines(), start=1):
         if line.lstrip().startswith("#"):
             continue
         for token in re.split(r"[,\s]+", line):
-            if token.strip(_STRIP):
+            if token.strip(STRIP_CHARS):
                 yield from_token(token, f"{path.name}:{number}")
 
 
@@ -79,15 +100,25 @@ def _from_record(record: dict[str, str], origin: str, base: Path) -> SourceEntry
 
 
 def from_csv(path: Path) -> Iterator[SourceEntry]:
-    # utf-8-sig drops a leading BOM, which would otherwise rename the first column.
-    with open(path, encoding="utf-8-sig", newline="") as handle:
-        dialect = csv.excel_tab if path.suffix.lower() == ".tsv" else csv.excel
-        for number, record in enumerate(csv.DictReader(handle, dialect=dialect), start=2):
+    # read_text drops a leading BOM, which would otherwise rename the first column.
+    text = _text(path)
+    if isinstance(text, SourceEntry):
+        yield text
+        return
+    dialect = csv.excel_tab if path.suffix.lower() == ".tsv" else csv.excel
+    try:
+        for number, record in enumerate(csv.DictReader(io.StringIO(text, newline=""), dialect=dialect), start=2):
             yield _from_record(record, f"{path.name}:{number}", path.parent)
+    except csv.Error as exc:
+        yield SourceEntry(path.name, str(path), "rejected", reason=f"malformed CSV: {exc}")
 
 
 def from_jsonl(path: Path) -> Iterator[SourceEntry]:
-    for number, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
+    text = _text(path)
+    if isinstance(text, SourceEntry):
+        yield text
+        return
+    for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         origin = f"{path.name}:{number}"
@@ -106,28 +137,3 @@ def from_path(path: Path, origin: str) -> SourceEntry:
     if not path.is_file():
         return SourceEntry(origin, str(path), "rejected", reason="no such file")
     return SourceEntry(origin, str(path), "local", path=str(path.resolve()))
-
-
-def expand(arguments: list[str], video_extensions: tuple[str, ...]) -> Iterator[SourceEntry]:
-    """Every source argument, expanded into entries (in order)."""
-    extensions = {e.lower() for e in video_extensions}
-    for argument in arguments:
-        path = Path(argument).expanduser()
-        if _URL_LIKE.match(argument.strip(_STRIP)):
-            yield from_token(argument, "argv")
-        elif path.is_dir():
-            for child in sorted(path.rglob("*")):
-                if child.is_file() and child.suffix.lower() in extensions:
-                    yield from_path(child, str(path))
-        elif path.is_file():
-            suffix = path.suffix.lower()
-            if suffix in extensions:
-                yield from_path(path, "argv")
-            elif suffix in (".csv", ".tsv"):
-                yield from from_csv(path)
-            elif suffix in (".jsonl", ".ndjson"):
-                yield from from_jsonl(path)
-            else:
-                yield from from_text_list(path)
-        else:
-            yield from_token(argument, "argv")

@@ -1,4 +1,9 @@
-"""`probe`: ffprobe metadata for every local or downloaded video."""
+"""`probe`: ffprobe metadata for every local or downloaded video.
+
+`duration_s` is where the picture ends in playback time (the bound for clip windows), with
+`duration_source` saying how it was found (`media/duration.py`): a header without a duration,
+as browser recordings have, is measured from its packets instead of being called corrupt.
+"""
 
 from __future__ import annotations
 

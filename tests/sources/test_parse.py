@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ophora_data.sources.parse import expand
+from ophora_data.sources.discover import expand
 
 EXTS = (".mp4", ".mkv")
 MESSY_LIST_IDS = {

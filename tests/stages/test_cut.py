@@ -13,6 +13,8 @@ from ophora_data.run.tables import group_by
 from ophora_data.run.workdir import RunDir
 from ophora_data.stages.cut import CutStage
 from tests.conftest import make_config
+from tests.helpers.fieldcases import CASE_12, CASE_14, case_media
+from tests.helpers.frame_index import CONTAINERS, expected_ids, frame_ids, make_index_video, remux, shown_at
 from tests.helpers.media import (
     closest_frame,
     decode_all,
@@ -278,3 +280,108 @@ def test_source_truncated_after_its_index_fails_verification(run_dir: RunDir, tm
     assert rows["b_0"]["status"] == "ok"  # intact part
     assert rows["b_1"]["status"] == "failed" and "source truncated" in rows["b_1"]["reason"]
     assert not run_dir.clip("b_1").exists()
+
+
+# Sources whose first frame is not at container time 0, coarse time bases, packets without pts --------
+# (field case 12 and the same kind in other containers). The ground truth is each frame's burned-in
+# source index read back from the clip (tests/helpers/frame_index.py).
+
+
+def assert_clip_ids(run: RunDir, row: dict, first: int, last: int, tolerance: int = 0) -> list[int]:
+    assert row["status"] == "ok", (row["clip_id"], row["reason"])
+    ids = frame_ids(run.root / row["path"])
+    assert ids == sorted(ids), row["clip_id"]
+    assert abs(ids[0] - first) <= tolerance and abs(ids[-1] - last) <= tolerance, (row["clip_id"], ids)
+    return ids
+
+
+@pytest.fixture(scope="module")
+def media12(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return case_media(CASE_12, tmp_path_factory.mktemp("media12"))
+
+
+@pytest.fixture(scope="module")
+def media14(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return case_media(CASE_14, tmp_path_factory.mktemp("media14"))
+
+
+def test_case12_start_offset_ts_and_editlist_mp4_are_cut_frame_exact(run_dir: RunDir, media12: Path) -> None:
+    media = media12
+    sources = {"ts": media / "start_offset.ts", "el": media / "editlist_preroll.mp4"}
+    # The windows of the case's transcripts (playback time), as CASE.md tabulates them.
+    windows = [("ts_0", "ts", 2.0, 4.0), ("ts_1", "ts", 5.0, 7.5), ("el_0", "el", 0.5, 2.5), ("el_1", "el", 2.9, 4.9)]
+    rows = run_cut(run_dir, make_config("cut.audio=true", "cut.preset=ultrafast"), sources, windows)
+    # TS: id = floor(30 * (t - 0.0213)); the first frame whose pts >= s (60, 150) is accepted too.
+    assert_clip_ids(run_dir, rows["ts_0"], 60, 119, tolerance=1)
+    assert_clip_ids(run_dir, rows["ts_1"], 150, 224, tolerance=1)
+    # Edit list: id = 45 + floor(30 * t); ids 15-29 would mean the hidden pre-roll was counted.
+    assert_clip_ids(run_dir, rows["el_0"], 60, 119, tolerance=1)
+    assert_clip_ids(run_dir, rows["el_1"], 132, 191, tolerance=1)
+    for row in rows.values():
+        streams = {s["codec_type"]: s for s in probe_json(run_dir.root / row["path"], "-show_streams")["streams"]}
+        video_s, audio_s = float(streams["video"]["duration"]), float(streams["audio"]["duration"])
+        assert abs(audio_s - video_s) <= 1 / 30 + 0.01, row["clip_id"]  # the audio of the same interval
+
+
+@pytest.fixture(scope="module")
+def index_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_index_video(tmp_path_factory.mktemp("index") / "index.mp4")
+
+
+CONTAINER_WINDOWS = [("x_0", "x", 0.0, 1.3), ("x_1", "x", 0.95, 2.2), ("x_2", "x", 2.53, 3.9)]
+# One per fault in the default run (seek landing, no pts, coarse time base, B-frame start); the
+# rest, and every container in one decode pass, with --slow.
+FAST_CASES = {("offset.ts", "seek"), ("offset.ts", "single_pass"), ("program.mpg", "seek"),
+              ("packed.avi", "seek"), ("bframes.flv", "seek")}
+
+
+@pytest.mark.parametrize(
+    ("name", "strategy"),
+    [pytest.param(name, strategy, marks=[] if (name, strategy) in FAST_CASES else [pytest.mark.slow])
+     for name in CONTAINERS for strategy in ("seek", "single_pass")],
+)
+def test_containers_are_cut_frame_exact(
+    run_dir: RunDir, index_source: Path, tmp_path: Path, name: str, strategy: str
+) -> None:
+    source = remux(index_source, tmp_path / name, CONTAINERS[name])
+    truth = shown_at(source)
+    assert [index for _, index in truth] == list(range(120))  # the strip reads back: the truth is sound
+    rows = run_cut(run_dir, make_config(f"cut.strategy={strategy}", "cut.preset=ultrafast"), {"x": source},
+                   CONTAINER_WINDOWS)
+    for clip_id, _, start, end in CONTAINER_WINDOWS:
+        expected = expected_ids(truth, start, end)
+        assert rows[clip_id]["status"] == "ok", (name, rows[clip_id]["reason"])
+        assert frame_ids(run_dir.root / rows[clip_id]["path"]) == expected, (name, clip_id)
+
+
+def test_case14_browser_webm_without_duration_cuts_windows_to_the_frame(run_dir: RunDir, media14: Path) -> None:
+    webm = media14 / "browser_recording_no_duration.webm"
+    times = [t for t, _ in shown_at_times(webm)]
+    frames = decode_all(webm)
+    windows = [("w_0", "w", 0.5, 2.8), ("w_1", "w", 3.2, 5.6)]
+    rows = run_cut(run_dir, make_config("cut.preset=ultrafast"), {"w": webm}, windows)
+    for clip_id, _, start, end in windows:
+        row = rows[clip_id]
+        assert row["status"] == "ok", row["reason"]
+        assert abs(row["duration_s"] - (end - start)) <= 1 / 30 + 1e-6
+        # The audio's -0.007 s start shifts nothing: the clip opens on the frame shown at `start`.
+        first = bisect_left(times, start - 1e-6)
+        clip = decode_all(run_dir.root / row["path"])
+        assert closest_frame(clip[0], frames) == first and len(clip) == bisect_left(times, end - 1e-6) - first
+
+
+def test_case14_window_after_the_video_stream_ends_is_rejected(run_dir: RunDir, media14: Path) -> None:
+    source = media14 / "audio_longer_than_video.mp4"  # 4 s of video, 7 s of audio
+    windows = [("a_0", "a", 0.5, 3.5), ("a_1", "a", 4.3, 6.7)]
+    rows = run_cut(run_dir, make_config("cut.preset=ultrafast"), {"a": source}, windows)
+    assert rows["a_0"]["status"] == "ok" and rows["a_0"]["frames"] == 90
+    assert rows["a_1"]["status"] == "rejected" and "no video frame" in rows["a_1"]["reason"]
+    assert not run_dir.clip("a_1").exists()
+
+
+def shown_at_times(path: Path) -> list[tuple[float, int]]:
+    """(playback time, decode index) of every frame: ffprobe's frame times minus the container start."""
+    info = probe_json(path, "-select_streams", "v:0", "-show_entries", "frame=best_effort_timestamp_time:"
+                      "format=start_time")
+    origin = float(info["format"].get("start_time") or 0.0)
+    return [(float(f["best_effort_timestamp_time"]) - origin, i) for i, f in enumerate(info["frames"])]
