@@ -209,6 +209,39 @@ def status(workdir: Workdir, json_: JsonFlag = False) -> None:
 
 
 @app.command()
+def compact(
+    workdir: Workdir,
+    stage: Annotated[list[str] | None, typer.Option("--stage", help="only this table (repeatable)")] = None,
+    min_parts: Annotated[int, typer.Option(help="merge a table only when it has at least this many small files",
+                                           min=2)] = 2,
+    json_: JsonFlag = False,
+) -> None:
+    """Merge each table's small part files into one (rows and history kept; safe to interrupt).
+
+    Stages compact their own table when they finish; use this on a run written by an older
+    version, or after many small runs. Every row keeps its original part name, so superseded
+    rows stay queryable in `<stage>_all`.
+    """
+    from ophora_data.run.compact import compact_run
+
+    run, config = open_run(workdir, None, None, save=False)
+    if not run.tables_dir.is_dir():
+        fail(f"no run directory with tables at {run.root}", EXIT_USAGE)
+    try:
+        results = compact_run(run, stage, min_files=min_parts, memory_limit=config.run.duckdb_memory_limit)
+    except KeyError as exc:
+        fail(str(exc.args[0]), EXIT_USAGE)
+    if json_:
+        out.print_json(json.dumps([r.as_dict() for r in results]))
+        return
+    for result in results:
+        what = (f"merged {result.merged_files} files ({result.rows} rows)" if result.merged_files
+                else "nothing to merge")
+        removed = f", removed {result.removed_files} replaced files" if result.removed_files else ""
+        console.print(f"{result.stage}: {what}{removed}", highlight=False)
+
+
+@app.command()
 def demo(
     workdir: Workdir = Path("demo-run"),
     set_: Sets = None,

@@ -1,4 +1,4 @@
-"""Read the current rows of a stage (under its current config hash) for the release.
+"""Read the current rows of a stage (under its current config hash) for the release, via DuckDB.
 
 Stages are resolved through the registry module at call time (not imported names), so a
 missing stage module reads as "no table" and tests can register stand-ins.
@@ -10,7 +10,8 @@ from collections.abc import Callable
 from typing import Any
 
 from ophora_data.config import Config
-from ophora_data.run.tables import group_by
+from ophora_data.run.db import RunDB
+from ophora_data.run.tables import decode_arrow, group_by
 from ophora_data.run.workdir import RunDir
 from ophora_data.stages import registry
 
@@ -25,16 +26,16 @@ def stage_available(name: str) -> bool:
     return name in registry.stage_names()
 
 
-def current_rows(run: RunDir, config: Config, name: str) -> list[Row] | None:
-    """Rows of `name` under its current config hash; None when its module is absent."""
+def current_rows(run: RunDir, config: Config, name: str, db: RunDB | None = None) -> list[Row] | None:
+    """Rows of `name` under its current config hash (resolved by DuckDB); None when its module is absent."""
     if not stage_available(name):
         return None
-    stage = registry.get_stage(name)
-    return run.table(name).current(stage.key, registry.stage_config_hash(stage, config))
+    db = db or RunDB(run, config)
+    return decode_arrow(db.current(name)) if db.has_rows(name) else []
 
 
-def required_rows(run: RunDir, config: Config, name: str) -> list[Row]:
-    rows = current_rows(run, config, name)
+def required_rows(run: RunDir, config: Config, name: str, db: RunDB | None = None) -> list[Row]:
+    rows = current_rows(run, config, name, db)
     if rows is None:
         raise MissingStage(f"stage {name!r} is not installed: its table is needed to build a release")
     if not rows:
@@ -58,14 +59,14 @@ def is_check_row(row: Row) -> bool:
     return bool(row.get("check"))
 
 
-def measured_reader(run: RunDir, config: Config) -> Callable[[str], list[Row] | None]:
-    """Rows per stage as decide saw them (tolerant of threshold-only config changes).
+def measured_reader(run: RunDir, config: Config, db: RunDB | None = None) -> Callable[[str], list[Row] | None]:
+    """Rows per stage as decide read them: the current rows, or None when the stage has no table
+    (thresholds are not part of stage hashes, so a refilter keeps every measured row current)."""
+    db = db or RunDB(run, config)
 
-    `ophora_data.audit.measured` re-bases thresholds so rows stay readable after a
-    refilter; without it, rows under the current config hash are used.
-    """
-    try:
-        from ophora_data.audit.measured import MeasuredTables
-    except ModuleNotFoundError:
-        return lambda name: current_rows(run, config, name)
-    return MeasuredTables(run, config).rows
+    def read(name: str) -> list[Row] | None:
+        if not stage_available(name) or not db.has_rows(name):
+            return None
+        return decode_arrow(db.current(name))
+
+    return read

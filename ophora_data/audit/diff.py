@@ -11,10 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ophora_data.audit.decisionsets import decision_set_ids, load_decisions
-from ophora_data.run.workdir import RunDir
+import pyarrow as pa
 
-Row = dict[str, Any]
+from ophora_data.audit.decisionsets import decision_set_ids, set_rows_sql
+from ophora_data.run.db import RunDB
+from ophora_data.run.tables import connect
+from ophora_data.run.workdir import RunDir
 
 
 class DiffError(ValueError):
@@ -43,28 +45,43 @@ class DecisionDiff:
         }
 
 
-def _keys(row: Row) -> list[str]:
-    return list(row.get("reason_keys") or row.get("reasons") or [])
-
-
-def compare(a: dict[str, Row], b: dict[str, Row], a_name: str = "A", b_name: str = "B") -> DecisionDiff:
+def compare(a: pa.Table, b: pa.Table, a_name: str = "A", b_name: str = "B") -> DecisionDiff:
+    """Compare two decision sets given as Arrow tables of (clip_id, decision, reason_keys), in SQL."""
+    con = connect()
+    con.register("a", a)
+    con.register("b", b)
     diff = DecisionDiff(a_name, b_name)
-    diff.a_kept = sum(r.get("decision") == "kept" for r in a.values())
-    diff.b_kept = sum(r.get("decision") == "kept" for r in b.values())
-    diff.only_a = sorted(set(a) - set(b))
-    diff.only_b = sorted(set(b) - set(a))
-    for clip_id in sorted(set(a) & set(b)):
-        was, now = a[clip_id].get("decision"), b[clip_id].get("decision")
-        if was == "rejected" and now == "kept":
-            diff.gained.append(clip_id)
-            diff.gained_by_reason.update(_keys(a[clip_id]))
-        elif was == "kept" and now == "rejected":
-            diff.lost.append(clip_id)
-            diff.lost_by_reason.update(_keys(b[clip_id]))
+    diff.a_kept, diff.b_kept = con.execute(
+        "SELECT (SELECT count(*) FROM a WHERE decision = 'kept'), (SELECT count(*) FROM b WHERE decision = 'kept')"
+    ).fetchall()[0]
+
+    def ids(sql: str) -> list[str]:
+        return [row[0] for row in con.execute(sql + " ORDER BY 1").fetchall()]
+
+    diff.only_a = ids("SELECT clip_id FROM a ANTI JOIN b USING (clip_id)")
+    diff.only_b = ids("SELECT clip_id FROM b ANTI JOIN a USING (clip_id)")
+    flips = ("SELECT a.clip_id, a.reason_keys AS ka, b.reason_keys AS kb FROM a JOIN b USING (clip_id) "
+             "WHERE a.decision = '{was}' AND b.decision = '{now}'")
+    gained, lost = flips.format(was="rejected", now="kept"), flips.format(was="kept", now="rejected")
+    diff.gained = ids(f"SELECT clip_id FROM ({gained})")
+    diff.lost = ids(f"SELECT clip_id FROM ({lost})")
+    for target, sql, column in ((diff.gained_by_reason, gained, "ka"), (diff.lost_by_reason, lost, "kb")):
+        target.update(dict(con.execute(f"SELECT k, count(*) FROM (SELECT unnest(CAST({column} AS VARCHAR[])) AS k "
+                                       f"FROM ({sql})) GROUP BY k").fetchall()))
     return diff
 
 
-def resolve(spec: str, run: RunDir | None) -> tuple[str, dict[str, Row]]:
+def set_table(run: RunDir, set_id: str, db: RunDB | None = None) -> pa.Table:
+    """(clip_id, decision, reason_keys) of one decision set, as Arrow."""
+    db = db or RunDB(run)
+    if not db.has_rows("decide"):
+        return pa.table({"clip_id": pa.array([], pa.string()), "decision": pa.array([], pa.string()),
+                         "reason_keys": pa.array([], pa.string())})
+    keys = "reason_keys" if "reason_keys" in db.stage_columns("decide") else "reasons"
+    return db.arrow(f"SELECT clip_id, decision, {keys}::VARCHAR AS reason_keys FROM ({set_rows_sql(db, set_id)})")
+
+
+def resolve(spec: str, run: RunDir | None) -> tuple[str, pa.Table]:
     """A decision-set id (in `run`), a run dir, or `run_dir@decision_set_id`."""
     path_part, _, set_id = spec.partition("@")
     if Path(path_part).expanduser().is_dir():
@@ -75,7 +92,7 @@ def resolve(spec: str, run: RunDir | None) -> tuple[str, dict[str, Row]]:
         chosen = set_id or ids[-1]
         if chosen not in ids:
             raise DiffError(f"{spec}: no decision set {chosen!r} there; sets: {', '.join(ids)}")
-        return f"{other.root}@{chosen}", load_decisions(other, chosen)
+        return f"{other.root}@{chosen}", set_table(other, chosen)
     if run is None:
         raise DiffError(f"{spec!r} is not a run directory; give -w to name decision sets of one run")
     ids = decision_set_ids(run)
@@ -84,7 +101,7 @@ def resolve(spec: str, run: RunDir | None) -> tuple[str, dict[str, Row]]:
         known = ", ".join(ids) or "none"
         what = "is ambiguous" if matches else "is not a decision set"
         raise DiffError(f"{spec!r} {what} in {run.root}; sets: {known}")
-    return matches[0], load_decisions(run, matches[0])
+    return matches[0], set_table(run, matches[0])
 
 
 def diff_specs(a: str, b: str, run: RunDir | None) -> DecisionDiff:

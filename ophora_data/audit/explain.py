@@ -11,11 +11,12 @@ import difflib
 from pathlib import Path
 from typing import Any
 
-from ophora_data.audit.decisions import DECISION_STAGES, bound_text, evaluate_check
-from ophora_data.audit.decisionsets import DecisionEvidence, active_decision_set_id, load_decisions
+from ophora_data.audit.decisionsets import active_decision_set_id, set_rows_sql
+from ophora_data.audit.judge import DECISION_STAGES, VIDEO_CHECK_STAGES, judged_sql, measured_stages
 from ophora_data.config import Config
+from ophora_data.run.db import RunDB
+from ophora_data.run.tables import decode_arrow, quote_ident, quote_literal
 from ophora_data.run.workdir import RunDir
-from ophora_data.stages.base import config_bound
 
 Row = dict[str, Any]
 # Bookkeeping columns every row has; left out of the per-stage details.
@@ -30,19 +31,19 @@ def _first(rows: list[Row] | None) -> Row:
     return (rows or [{}])[0]
 
 
-def _check(stage: str, row: Row, config: Config) -> dict[str, Any]:
-    bound = config_bound(config, stage, row["check"])
-    if bound is not None:
-        threshold: str | None = bound_text(bound)
-    else:
+def _check(row: Row) -> dict[str, Any]:
+    """One judged check row (see `judge.judged_sql`) as explain shows it."""
+    threshold = row.get("threshold_text")
+    if threshold is None:
         # A Bound the stage chose itself (not in config): show what it stored; no limit at all = "none".
         stored = row.get("threshold")
         threshold = f"{row.get('op')} {stored}" if row.get("op") and stored is not None else "none"
-    passed, reason = (True, "") if row.get("skipped") else evaluate_check(stage, row, config)
+    skipped = bool(row.get("skipped"))
+    passed = True if skipped else bool(row.get("passed_now"))
+    reason = "" if skipped or passed else row.get("reason_now") or ""
     return {
-        "stage": stage, "check": row["check"], "value": row.get("value"),
-        "threshold": threshold,
-        "passed": passed, "skipped": bool(row.get("skipped")), "reason": reason or row.get("reason") or "",
+        "stage": row["stage"], "check": row["check"], "value": row.get("value"), "threshold": threshold,
+        "passed": passed, "skipped": skipped, "reason": reason or row.get("reason") or "",
         "model": row.get("model"), "model_revision": row.get("model_revision"),
     }
 
@@ -58,20 +59,43 @@ def _file(run: RunDir, value: str | Path | None) -> dict[str, Any] | None:
     return None if path is None else {"path": str(path), "exists": path.is_file()}
 
 
+def _rows(db: RunDB, stage: str, column: str, value: str) -> list[Row] | None:
+    """Current rows of `stage` where `column` = value; None when the stage has no table."""
+    if not (db.registered(stage) and db.has_rows(stage)) or column not in db.stage_columns(stage):
+        return None
+    return decode_arrow(db.current(stage, where=f"{quote_ident(column)} = {quote_literal(value)}"))
+
+
+def _checks(db: RunDB, clip_id: str, video_id: str | None) -> list[dict[str, Any]]:
+    """Every check row of the clip (and its video's guards), judged under today's thresholds."""
+    selects = []
+    for stage in measured_stages(db):
+        key = video_id if stage in VIDEO_CHECK_STAGES else clip_id
+        if key is None:
+            continue
+        selects.append(f"SELECT * FROM ({judged_sql(db, stage)}) WHERE _k = {quote_literal(key)} AND is_check")
+    if not selects:
+        return []
+    rows = db.rows(" UNION ALL BY NAME ".join(selects) + " ORDER BY stage_order, _part, _row")
+    return [_check(row) for row in rows]
+
+
 def explain(run: RunDir, config: Config, clip_id: str, decision_set_id: str | None = None) -> dict[str, Any]:
-    evidence = DecisionEvidence.load(run, config)
-    if clip_id not in evidence.segment:
-        close = difflib.get_close_matches(clip_id, list(evidence.segment), n=5)
+    db = RunDB(run, config)
+    segment_rows = _rows(db, "segment", "clip_id", clip_id)
+    if not segment_rows:
+        close = _close_ids(db, clip_id)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
         raise UnknownClip(f"no candidate clip {clip_id!r} in {run.root}{hint}")
-    segment = _first(evidence.segment[clip_id])
+    segment = _first(segment_rows)
     video_id = segment.get("video_id")
-    stage_rows = evidence.for_clip(clip_id)
-    by_video = {s: _first([r for r in evidence.tables.rows(s) or [] if r.get("video_id") == video_id])
+    stage_rows = {stage: _rows(db, stage, "clip_id", clip_id) for stage in DECISION_STAGES
+                  if stage not in VIDEO_CHECK_STAGES}
+    by_video = {s: _first(_rows(db, s, "video_id", str(video_id)) if video_id else None)
                 for s in ("ingest", "download", "probe", "transcribe")}
     caption = _first([r for r in stage_rows.get("caption") or [] if not r.get("check")])
-    set_id = decision_set_id or active_decision_set_id(run, evidence)
-    decision = load_decisions(run, set_id).get(clip_id) if set_id else None
+    set_id = decision_set_id or active_decision_set_id(db)
+    decision = _rows_of_set(db, set_id, clip_id) if set_id else None
     cut, privacy = _first(stage_rows.get("cut")), _first(stage_rows.get("privacy"))
     verification = next((r for r in stage_rows.get("privacy") or [] if r.get("check") == "verification"), {})
     return {
@@ -87,9 +111,10 @@ def explain(run: RunDir, config: Config, clip_id: str, decision_set_id: str | No
         "instruction": caption.get("instruction"),
         "attributes": caption.get("attributes"),
         "caption": {k: caption.get(k) for k in ("captioner", "model", "prompt_version", "schema_version")},
-        "checks": [_check(stage, row, config) for stage in DECISION_STAGES
-                   for row in stage_rows.get(stage) or [] if row.get("check")],
-        "stages": {stage: _details(stage_rows.get(stage)) for stage in DECISION_STAGES},
+        "checks": _checks(db, clip_id, video_id),
+        "stages": {stage: _details(stage_rows.get(stage)) for stage in DECISION_STAGES
+                   if stage not in VIDEO_CHECK_STAGES} | {"transcribe": _details(
+                       _rows(db, "transcribe", "video_id", str(video_id)) if video_id else None)},
         "decision": None if decision is None else {
             k: decision.get(k) for k in ("decision", "reasons", "subsets", "decision_set_id")},
         "redaction": {key: privacy.get(key) for key in ("redacted_path", "privacy_strict", "mode", "boxes_path")}
@@ -99,6 +124,24 @@ def explain(run: RunDir, config: Config, clip_id: str, decision_set_id: str | No
                   "clip": _file(run, cut.get("path") or run.clip(clip_id)),
                   "redacted": _file(run, privacy.get("redacted_path"))},
     }
+
+
+def _rows_of_set(db: RunDB, set_id: str, clip_id: str) -> Row | None:
+    if not db.has_rows("decide"):
+        return None
+    rows = db.rows(f"SELECT * FROM ({set_rows_sql(db, set_id)}) WHERE clip_id = {quote_literal(clip_id)}")
+    return rows[0] if rows else None
+
+
+def _close_ids(db: RunDB, clip_id: str) -> list[str]:
+    """Up to 5 candidate clip ids close to a mistyped one (same video first, then edit distance)."""
+    if not db.has_rows("segment"):
+        return []
+    video = clip_id.rsplit("_", 1)[0]
+    rows = db.execute(
+        "SELECT DISTINCT clip_id FROM segment WHERE clip_id IS NOT NULL "
+        "ORDER BY (clip_id LIKE ? || '_%') DESC, levenshtein(clip_id, ?) LIMIT 5", [video, clip_id]).fetchall()
+    return [row[0] for row in rows if difflib.SequenceMatcher(None, row[0], clip_id).ratio() >= 0.6]
 
 
 def format_explain(info: dict[str, Any]) -> str:

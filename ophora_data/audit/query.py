@@ -19,11 +19,13 @@ from typing import Any
 
 import duckdb
 
-from ophora_data.audit.decisions import CHECK_STAGES
-from ophora_data.audit.decisionsets import DecisionEvidence, active_decision_set_id
+from ophora_data.audit.decisionsets import active_decision_set_id, set_rows_sql
+from ophora_data.audit.judge import CHECK_STAGES
 from ophora_data.config import Config
-from ophora_data.run.db import connect
+from ophora_data.run.db import RunDB
+from ophora_data.run.tables import quote_ident
 from ophora_data.run.workdir import RunDir
+from ophora_data.stages.base import CHECK_COLUMNS
 
 
 class QueryError(ValueError):
@@ -49,28 +51,22 @@ class QueryResult:
         return json.dumps(self.records(), default=str, indent=2)
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def audit_connection(run: RunDir, config: Config) -> duckdb.DuckDBPyConnection:
-    con = connect(run, config)
-    evidence = DecisionEvidence.load(run, config)
-    existing = {row[0] for row in con.execute("SELECT view_name FROM duckdb_views()").fetchall()}
-    checks = [f"SELECT '{s}' AS stage, * FROM {_quote(s)} WHERE \"check\" IS NOT NULL"
-              for s in CHECK_STAGES if s in existing and _has_columns(con, s, ("check",))]
-    if checks:
-        con.execute("CREATE VIEW checks AS " + " UNION ALL BY NAME ".join(checks))
-    set_id = active_decision_set_id(run, evidence)
-    if set_id and "decide_all" in existing:
-        con.execute("CREATE VIEW decisions AS SELECT * FROM decide_all WHERE decision_set_id = "
-                    f"'{set_id}' QUALIFY _part = max(_part) OVER (PARTITION BY clip_id)")
-    return con
-
-
-def _has_columns(con: duckdb.DuckDBPyConnection, view: str, columns: tuple[str, ...]) -> bool:
-    names = {row[0] for row in con.execute(f"DESCRIBE {_quote(view)}").fetchall()}
-    return set(columns) <= names
+    """Every stage's views, plus `checks` and `decisions` (empty, with their columns, when the run
+    has none yet)."""
+    db = RunDB(run, config)
+    db.ensure_all()
+    checks = [f"SELECT '{s}' AS stage, * FROM {quote_ident(s)} WHERE \"check\" IS NOT NULL"
+              for s in CHECK_STAGES if db.registered(s) and db.has_rows(s) and "check" in db.columns(s)]
+    empty_checks = ("SELECT " + ", ".join(f"NULL::VARCHAR AS {quote_ident(c)}" for c in
+                                          ("stage", "clip_id", "video_id", "status", "reason"))
+                    + ", " + ", ".join(f"NULL::VARCHAR AS {quote_ident(c)}" for c in CHECK_COLUMNS) + " WHERE false")
+    db.execute("CREATE VIEW checks AS " + (" UNION ALL BY NAME ".join(checks) if checks else empty_checks))
+    set_id = active_decision_set_id(db)
+    decisions = (set_rows_sql(db, set_id) if set_id and db.has_rows("decide") else
+                 "SELECT * FROM decide WHERE false")
+    db.execute(f"CREATE VIEW decisions AS {decisions}")
+    return db.con
 
 
 def run_query(run: RunDir, config: Config, sql: str) -> QueryResult:

@@ -1,5 +1,8 @@
 """`audit report`: one self-contained static HTML page (inline CSS/JS/SVG, thumbnails as data URIs).
 
+At 160K clips the page stays small (a few MB): aggregates for the funnel and histograms, sampled
+contact sheets, and per-video timelines as compact JSON drawn a page at a time.
+
 The page opens from disk and fetches nothing: a Content-Security-Policy forbids every
 network source, so even a stray URL in an instruction cannot make the browser call out.
 """
@@ -7,14 +10,14 @@ network source, so even a stray URL in an instruction cannot make the browser ca
 from __future__ import annotations
 
 import base64
-from collections import defaultdict
 from html import escape
 from pathlib import Path
 
 import ophora_data
-from ophora_data.audit.charts import COLOURS, histogram_svg, timeline_svg
-from ophora_data.audit.reportassets import CSS, JS
-from ophora_data.audit.reportdata import ClipInfo, FunnelStep, ReportData, collect
+from ophora_data.audit.charts import histogram_svg
+from ophora_data.audit.reportassets import CSS, JS, TIMELINE_COLOURS
+from ophora_data.audit.reportdata import FunnelStep, ReportData, collect
+from ophora_data.audit.reportsample import ClipInfo, Sheet
 from ophora_data.audit.thumbnails import ThumbRequest, make_thumbnails
 from ophora_data.config import Bound, Config
 from ophora_data.run.atomic import atomic_write_text
@@ -25,36 +28,31 @@ CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 
 
 
 def write_report(run: RunDir, config: Config, out: Path | None = None, *, decision_set_id: str | None = None,
-                 max_cards: int = 300, thumb_width: int = 192, progress: bool = False) -> Path:
-    """Render the audit page for the run's active (or the named) decision set; returns its path."""
-    data = collect(run, config, decision_set_id)
-    shown = _shown_clips(data.clips, max_cards)
+                 max_cards: int = 24, thumb_width: int = 192, progress: bool = False) -> Path:
+    """Render the audit page for the run's active (or the named) decision set; returns its path.
+
+    `max_cards` clips per contact sheet (a sample across videos); every window of every video is
+    in the timelines.
+    """
+    data = collect(run, config, decision_set_id, max_cards)
+    shown = [c for sheet in (data.kept, *data.rejected) for c in sheet.clips]
     requests = [ThumbRequest(c.clip_id, *c.thumb_source) for c in shown if c.thumb_source]
     thumbs = make_thumbnails(run, requests, thumb_width, progress=progress)
     out = Path(out) if out is not None else run.root / "report" / "index.html"
-    atomic_write_text(out, render(run, data, thumbs, max_cards))
+    atomic_write_text(out, render(run, data, thumbs))
     return out
 
 
-def _shown_clips(clips: list[ClipInfo], max_cards: int) -> list[ClipInfo]:
-    kept = [c for c in clips if c.decision == "kept"][:max_cards]
-    by_reason: dict[str, list[ClipInfo]] = defaultdict(list)
-    for clip in clips:
-        if clip.decision != "kept":
-            by_reason[clip.primary_reason].append(clip)
-    return kept + [c for group in by_reason.values() for c in group[:max_cards]]
-
-
-def render(run: RunDir, data: ReportData, thumbs: dict[str, bytes], max_cards: int) -> str:
+def render(run: RunDir, data: ReportData, thumbs: dict[str, bytes]) -> str:
     meta = data.metadata
     title = f"ophora-data audit: {meta.get('recipe') or run.root.name}"
     body = [
-        _header(run, data, title),
+        _header(data, title),
         '<nav><a href="#funnel">Funnel</a><a href="#thresholds">Thresholds</a>'
         '<a href="#histograms">Histograms</a><a href="#timelines">Timelines</a>'
         '<a href="#kept">Kept</a><a href="#rejected">Rejected</a></nav><main>',
-        _funnel(data.funnel), _thresholds(data), _histograms(data), _timelines(data),
-        _kept(data, thumbs, max_cards), _rejected(data, thumbs, max_cards), "</main>",
+        _funnel(data.funnel), _thresholds(data), _histograms(data), _timelines(run, data),
+        _kept(data, thumbs), _rejected(data, thumbs), "</main>",
         f"<footer>ophora-data {escape(ophora_data.__version__)} · generated {escape(now_iso())} · "
         f"run {escape(str(run.root))}</footer>",
     ]
@@ -65,13 +63,13 @@ def render(run: RunDir, data: ReportData, thumbs: dict[str, bytes], max_cards: i
             + "".join(body) + f"<script>{JS}</script></body></html>\n")
 
 
-def _header(run: RunDir, data: ReportData, title: str) -> str:
+def _header(data: ReportData, title: str) -> str:
     meta = data.metadata
     set_id = data.decision_set_id or "none (run `decide` first)"
-    info = (f"decision set <code>{escape(set_id)}</code> · {len(data.clips)} candidate clips · "
+    info = (f"decision set <code>{escape(set_id)}</code> · {data.candidates} candidate clips · "
             f"code {escape(str(meta.get('code_version', '?')))}")
     return (f"<header><div><h1>{escape(title)}</h1><div class=\"meta\">{info}</div></div>"
-            '<input id="search" type="search" placeholder="Search clip ids and instructions" '
+            '<input id="search" type="search" placeholder="Search clip ids, video ids and instructions" '
             'aria-label="search clips"><span id="search-count"></span></header>')
 
 
@@ -94,7 +92,7 @@ def _thresholds(data: ReportData) -> str:
     rows = []
     for name, text in data.thresholds.items():
         hist = measured.get(name)
-        counts = (f'<td class="num">{len(hist.values)}</td><td class="num">{hist.failing}</td>' if hist
+        counts = (f'<td class="num">{hist.total}</td><td class="num">{hist.failing}</td>' if hist
                   else '<td class="num">0</td><td class="num">0</td>')
         rows.append(f'<tr data-threshold="{escape(name)}"><td>{escape(name)}</td>'
                     f'<td class="bound">{escape(text)}</td>{counts}</tr>')
@@ -111,24 +109,24 @@ def _thresholds(data: ReportData) -> str:
 
 def _histograms(data: ReportData) -> str:
     figures = [f'<figure data-check="{escape(h.name)}"><figcaption><b>{escape(h.name)}</b> · '
-               f"{len(h.values)} clips · {h.failing} fail</figcaption>{histogram_svg(h)}</figure>"
+               f"{h.total} clips · {h.failing} fail</figcaption>{histogram_svg(h)}</figure>"
                for h in data.histograms]
     empty = "" if figures else "<p>No scored checks in this run.</p>"
     return (f'<section id="histograms"><h2>Scored checks</h2><div class="hists">{"".join(figures)}</div>'
             f"{empty}</section>")
 
 
-def _timelines(data: ReportData) -> str:
-    by_video: dict[str, list[ClipInfo]] = defaultdict(list)
-    for clip in data.clips:
-        by_video[clip.video_id].append(clip)
-    legend = "".join(f'<span><i style="background:{COLOURS[k]}"></i>{label}</span>' for k, label in
-                     (("kept", "kept"), ("rejected", "rejected"), ("window", "rejected window (segment)")))
-    videos = "".join(f'<div class="video"><h3>{escape(vid)} · {len(clips)} windows · '
-                     f'{sum(c.decision == "kept" for c in clips)} kept</h3>'
-                     f"{timeline_svg(vid, data.video_durations.get(vid, 0.0), clips)}</div>"
-                     for vid, clips in sorted(by_video.items()))
-    return f'<section id="timelines"><h2>Timelines</h2><div class="legend">{legend}</div>{videos}</section>'
+def _timelines(run: RunDir, data: ReportData) -> str:
+    """Every video's windows as JSON; the page draws them a page at a time (see reportassets.JS)."""
+    legend = "".join(f'<span><i style="background:{colour}"></i>{label}</span>' for colour, label in
+                     zip(TIMELINE_COLOURS, ("kept", "rejected", "rejected window (segment)"), strict=True))
+    return ('<section id="timelines"><h2>Timelines</h2>'
+            f'<div class="legend">{legend}</div><p class="more">Each bar is one source video; each window is a '
+            "candidate clip (hover for its decision, click for the command that explains it). The search box "
+            'filters videos by video or clip id.</p><div id="timeline-pager" class="pager"></div>'
+            '<div id="timeline-list"></div><div id="timeline-detail" class="detail" hidden></div>'
+            f'<script type="application/json" id="timeline-data" data-run="{escape(str(run.root))}">'
+            f"{data.timelines}</script></section>")
 
 
 def _card(clip: ClipInfo, thumbs: dict[str, bytes], bounds: dict[str, Bound]) -> str:
@@ -151,34 +149,25 @@ def _card(clip: ClipInfo, thumbs: dict[str, bytes], bounds: dict[str, Bound]) ->
             f"<ul>{scores}{reasons}</ul>{subsets}</div></article>")
 
 
-def _sheet(sheet_id: str, clips: list[ClipInfo], data: ReportData, thumbs: dict[str, bytes],
-           max_cards: int) -> str:
-    bounds = {name: h.bound for name, h in ((h.name, h) for h in data.histograms)}
-    cards = "".join(_card(c, thumbs, bounds) for c in clips[:max_cards])
-    more = (f'<p class="more">{len(clips) - max_cards} more not shown (raise --max-cards, or use '
-            f"<code>audit query</code>)</p>" if len(clips) > max_cards else "")
-    return f'<div class="sheet" data-sheet="{escape(sheet_id)}">{cards}</div>{more}'
+def _sheet(sheet: Sheet, data: ReportData, thumbs: dict[str, bytes]) -> str:
+    bounds = {h.name: h.bound for h in data.histograms}
+    cards = "".join(_card(c, thumbs, bounds) for c in sheet.clips)
+    more = sheet.total - len(sheet.clips)
+    note = (f'<p class="more">{more} more not shown: a sample of {len(sheet.clips)} of {sheet.total}, spread '
+            f"across videos (raise --max-cards, or list them with <code>audit query</code>)</p>" if more > 0 else "")
+    return f'<div class="sheet" data-sheet="{escape(sheet.sheet_id)}">{cards}</div>{note}'
 
 
-def _kept(data: ReportData, thumbs: dict[str, bytes], max_cards: int) -> str:
-    kept = [c for c in data.clips if c.decision == "kept"]
-    shown = min(len(kept), max_cards)
-    return (f'<section id="kept"><h2>Kept clips (<span data-shown-for="kept">{shown}</span> shown of '
-            f"{len(kept)})</h2>{_sheet('kept', kept, data, thumbs, max_cards)}</section>")
+def _kept(data: ReportData, thumbs: dict[str, bytes]) -> str:
+    sheet = data.kept
+    return (f'<section id="kept"><h2>Kept clips (<span data-shown-for="kept">{len(sheet.clips)}</span> shown of '
+            f"{sheet.total})</h2>{_sheet(sheet, data, thumbs)}</section>")
 
 
-def _rejected(data: ReportData, thumbs: dict[str, bytes], max_cards: int) -> str:
-    groups: dict[str, list[ClipInfo]] = defaultdict(list)
-    for clip in data.clips:
-        if clip.decision != "kept":
-            groups[clip.primary_reason].append(clip)
-    parts = []
-    for index, (reason, clips) in enumerate(sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0]))):
-        sheet_id = f"rejected-{index}"
-        shown = min(len(clips), max_cards)
-        parts.append(f'<details open data-reason="{escape(reason)}"><summary>{escape(reason)} '
-                     f'(<span data-shown-for="{sheet_id}">{shown}</span> shown of {len(clips)})</summary>'
-                     f"{_sheet(sheet_id, clips, data, thumbs, max_cards)}</details>")
-    total = sum(len(c) for c in groups.values())
+def _rejected(data: ReportData, thumbs: dict[str, bytes]) -> str:
+    parts = [f'<details open data-reason="{escape(s.title)}"><summary>{escape(s.title)} '
+             f'(<span data-shown-for="{s.sheet_id}">{len(s.clips)}</span> shown of {s.total})</summary>'
+             f"{_sheet(s, data, thumbs)}</details>" for s in data.rejected]
+    total = sum(s.total for s in data.rejected)
     return (f'<section id="rejected"><h2>Rejected clips ({total}), by first reason</h2>'
             f'{"".join(parts) or "<p>None.</p>"}</section>')

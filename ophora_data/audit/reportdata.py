@@ -1,33 +1,34 @@
-"""Everything the audit report shows, gathered from the run's tables into plain data.
+"""Everything the audit report shows, as aggregates and samples computed by DuckDB.
 
-The clip-level funnel is derived from the decisions themselves (a clip is lost at the first
-stage one of its reasons names), so its numbers always agree with `tables/decide`.
+At the paper's scale (160K clips) the page cannot hold every clip: the funnel and histograms are
+aggregates over all of them, contact sheets hold a stated sample per sheet (spread across videos),
+and per-video timelines are compact JSON that the page renders a page at a time. The clip-level
+funnel is derived from the decisions themselves (a clip is lost at the first step one of its
+reasons names), so its numbers always agree with `tables/decide`.
 """
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from ophora_data.audit.decisions import CHECK_STAGES, bound_text, numeric, reason_key, thresholds
-from ophora_data.audit.decisionsets import (
-    DecisionEvidence,
-    active_decision_set_id,
-    load_decisions,
-    read_decision_set,
-)
+from ophora_data.audit.decisions import reason_key, thresholds
+from ophora_data.audit.decisionsets import active_decision_set_id, read_decision_set, set_rows_sql
+from ophora_data.audit.judge import CHECK_STAGES, REASON_KEY_SQL, bound_text, judged_sql, measured_stages
+from ophora_data.audit.reportsample import Sheet, sheets, timelines_json
 from ophora_data.config import Bound, Config
-from ophora_data.run.tables import group_by, key_status
+from ophora_data.run.db import RunDB
+from ophora_data.run.tables import quote_literal
 from ophora_data.run.workdir import RunDir
 
 Row = dict[str, Any]
 VIDEO_STEPS = (("sources", "ingest"), ("downloaded", "download"), ("transcribed", "transcribe"))
-# Clip steps and the stages whose reasons lose a clip at that step.
-CLIP_STEPS = (("captioned", ("segment", "caption")), ("cut", ("cut",)),
+# Clip steps and the stages whose reasons lose a clip at that step (a transcript guard re-judged
+# under today's thresholds rejects every clip of its video: it counts with the narration).
+CLIP_STEPS = (("captioned", ("segment", "transcribe", "caption")), ("cut", ("cut",)),
               ("kept", ("quality", "score", "privacy")))
+BINS = 24
 
 
 @dataclass
@@ -39,29 +40,15 @@ class FunnelStep:
 
 
 @dataclass
-class ClipInfo:
-    clip_id: str
-    video_id: str
-    start: float | None
-    end: float | None
-    instruction: str
-    decision: str
-    reasons: list[str]
-    subsets: list[str]
-    scores: dict[str, float]
-    segment_ok: bool
-    thumb_source: tuple[Path, float] | None = None  # (file, seconds into it)
-
-    @property
-    def primary_reason(self) -> str:
-        return reason_key(self.reasons[0]) if self.reasons else ""
-
-
-@dataclass
 class Histogram:
     name: str  # stage.check
-    values: list[float]
-    bound: Any  # ophora_data.config.Bound
+    counts: list[int]  # clips per bin: BINS equal bins over [low, high]
+    low: float  # bin edges: the values and the bound(s), padded by 5 %
+    high: float
+    first: float  # the axis labels: the range before padding
+    last: float
+    bound: Bound
+    total: int
     failing: int
 
 
@@ -70,97 +57,86 @@ class ReportData:
     decision_set_id: str | None
     metadata: dict[str, Any]
     funnel: list[FunnelStep]
-    clips: list[ClipInfo]
+    candidates: int
+    kept: Sheet
+    rejected: list[Sheet]
     histograms: list[Histogram]
-    video_durations: dict[str, float]
     thresholds: dict[str, str]
+    timelines: str  # JSON: {"reasons": [...], "videos": [[video_id, duration, [[start, end, code, reason, n]...]]]}
 
 
-def reason_stage(reason: str) -> str:
-    if reason.startswith("missing "):
-        return reason.split(" ", 1)[1]
-    match = re.match(r"^(\w+)", reason)
-    return match.group(1) if match else ""
-
-
-def _video_steps(tables: Any) -> list[FunnelStep]:
+def _video_steps(db: RunDB) -> list[FunnelStep]:
     steps: list[FunnelStep] = []
     previous: set[str] | None = None
     for label, stage in VIDEO_STEPS:
-        rows = tables.rows(stage)
-        if rows is None:
+        if not (db.registered(stage) and db.has_rows(stage)) or "video_id" not in db.stage_columns(stage):
             continue
-        groups = group_by(rows, "video_id")
-        ok = {vid for vid, vrows in groups.items() if key_status(vrows) == "ok"}
-        step = FunnelStep(label, len(groups) if previous is None else len(ok & previous), "videos")
-        for vid in (set(groups) if previous is None else previous):
-            if vid in ok:
-                continue
-            bad = [r for r in groups.get(vid, []) if r.get("status") != "ok"]
-            step.lost[reason_key(f"{stage}: {bad[0].get('reason') or bad[0]['status']}") if bad
-                      else f"{stage}: not processed yet"] += 1
+        rows = db.execute(
+            f"SELECT video_id, bool_and(status = 'ok'), first(coalesce(nullif(reason, ''), status) "
+            f"ORDER BY _part, _row) FILTER (WHERE status IS DISTINCT FROM 'ok') FROM {stage} "
+            f"WHERE video_id IS NOT NULL GROUP BY video_id").fetchall()
+        ok = {vid for vid, good, _ in rows if good}
+        bad = {vid: why for vid, good, why in rows if not good}
+        step = FunnelStep(label, len(rows) if previous is None else len(ok & previous), "videos")
+        for vid in (set(bad) if previous is None else previous - ok):
+            step.lost[reason_key(f"{stage}: {bad[vid]}") if vid in bad else f"{stage}: not processed yet"] += 1
         # Sources count every ingested line; later steps only what survived the step before.
         previous = ok if previous is None else ok & previous
         steps.append(step)
     return steps
 
 
-def _clip_steps(decisions: dict[str, Row]) -> list[FunnelStep]:
-    steps = [FunnelStep("windows", len(decisions), "clips")]
-    remaining = set(decisions)
-    for label, stages in CLIP_STEPS:
-        step = FunnelStep(label, 0, "clips")
-        for clip_id in sorted(remaining):
-            here = [r for r in decisions[clip_id].get("reasons") or [] if reason_stage(r) in stages]
-            if here:
-                step.lost.update({reason_key(r) for r in here})
-                remaining.discard(clip_id)
-        step.count = len(remaining)
-        steps.append(step)
+def _clip_steps(db: RunDB, decisions: str) -> list[FunnelStep]:
+    """Windows, then the clips left after each clip step; each lost clip counts once per
+    distinct reason key of the step that lost it."""
+    stage_step = ", ".join(f"({quote_literal(s)}, {i})" for i, (_, stages) in enumerate(CLIP_STEPS) for s in stages)
+    db.execute(
+        f"CREATE OR REPLACE TEMP TABLE _reason_steps AS SELECT clip_id, step, {REASON_KEY_SQL.format(r='r')} AS k "
+        f"FROM (SELECT clip_id, r, CASE WHEN starts_with(r, 'missing ') THEN split_part(r, ' ', 2) "
+        f"ELSE regexp_extract(r, '^(\\w+)', 1) END AS stage "
+        f"FROM (SELECT clip_id, unnest(CAST(reasons AS VARCHAR[])) AS r FROM ({decisions}))) "
+        f"JOIN (VALUES {stage_step}) s(stage, step) USING (stage)")
+    first = "SELECT clip_id, min(step) AS step FROM _reason_steps GROUP BY clip_id"
+    lost_clips = dict(db.execute(f"SELECT step, count(*) FROM ({first}) GROUP BY step").fetchall())
+    lost_keys = db.execute(f"SELECT r.step, r.k, count(DISTINCT r.clip_id) FROM _reason_steps r "
+                               f"JOIN ({first}) f USING (clip_id, step) GROUP BY r.step, r.k").fetchall()
+    remaining = db.scalar(f"SELECT count(*) FROM ({decisions})") or 0
+    steps = [FunnelStep("windows", remaining, "clips")]
+    for index, (label, _) in enumerate(CLIP_STEPS):
+        remaining -= lost_clips.get(index, 0)
+        steps.append(FunnelStep(label, remaining, "clips", Counter({k: n for s, k, n in lost_keys if s == index})))
     return steps
 
 
-def _thumb_source(run: RunDir, clip_id: str, video_id: str, segment: Row,
-                  stage_rows: dict[str, list[Row] | None]) -> tuple[Path, float] | None:
-    """Redacted clip, else cut clip, else the source video at the window's midpoint."""
-    start, end = numeric(segment.get("start")) or 0.0, numeric(segment.get("end")) or 0.0
-    candidates = [r.get("redacted_path") for r in stage_rows.get("privacy") or []]
-    candidates += [r.get("path") for r in stage_rows.get("cut") or []] + [str(run.clip(clip_id))]
-    for value in candidates:
-        path = run.resolve(value)
-        if path is not None and path.is_file():
-            return path, max(0.0, (end - start) / 2)
-    raw = run.raw_video(video_id)
-    return (raw, (start + end) / 2) if raw.is_file() else None
-
-
-def _clip_info(run: RunDir, clip_id: str, row: Row, evidence: DecisionEvidence) -> ClipInfo:
-    segment = evidence.segment.get(clip_id, [{}])[0]
-    stage_rows = evidence.for_clip(clip_id)
-    captions = [r for r in stage_rows.get("caption") or [] if not r.get("check")]
-    scores = {f"{stage}.{r['check']}": float(r["value"]) for stage in CHECK_STAGES
-              for r in stage_rows.get(stage) or []
-              if r.get("check") and not r.get("skipped") and r.get("op") != "=="  # "==": a pass/fail flag
-              and numeric(r.get("value")) is not None}
-    video_id = str(row.get("video_id") or segment.get("video_id") or "")
-    return ClipInfo(
-        clip_id=clip_id, video_id=video_id,
-        start=numeric(segment.get("start")), end=numeric(segment.get("end")),
-        instruction=str((captions[0].get("instruction") if captions else None)
-                        or segment.get("narration") or ""),
-        decision=str(row.get("decision")), reasons=list(row.get("reasons") or []),
-        subsets=list(row.get("subsets") or []), scores=scores, segment_ok=segment.get("status") == "ok",
-        thumb_source=_thumb_source(run, clip_id, video_id, segment, stage_rows),
-    )
-
-
-def _histograms(clips: list[ClipInfo], bounds: dict[str, Bound]) -> list[Histogram]:
-    values: dict[str, list[float]] = {}
-    for clip in clips:
-        for name, value in clip.scores.items():
-            values.setdefault(name, []).append(value)
-    return [Histogram(name, vals, bounds[name], sum(not bounds[name].accepts(v) for v in vals))
-            for name, vals in sorted(values.items()) if name in bounds]
+def _histograms(db: RunDB, clips: str, bounds: dict[str, Bound]) -> list[Histogram]:
+    """Values of every scored (numeric, non-flag) check of the decided clips, binned by DuckDB."""
+    selects = [f"SELECT stage || '.' || \"check\" AS name, value FROM ({judged_sql(db, s)}) "
+               f"WHERE is_check AND NOT skipped AND value IS NOT NULL AND NOT isnan(value) "
+               f"AND op IS DISTINCT FROM '==' AND _k IN (SELECT clip_id FROM ({clips}))"
+               for s in measured_stages(db, CHECK_STAGES)]
+    if not selects:
+        return []
+    db.execute(f"CREATE OR REPLACE TEMP TABLE _values AS {' UNION ALL '.join(selects)}")
+    out = []
+    for name, low, high, total in db.execute(
+            "SELECT name, min(value), max(value), count(*) FROM _values GROUP BY name ORDER BY name").fetchall():
+        if name not in bounds:
+            continue
+        bound = bounds[name]
+        marks = [v for v in (bound.min, bound.max) if v is not None]
+        low, high = min([low, *marks]), max([high, *marks])
+        if high == low:
+            low, high = low - 0.5, high + 0.5
+        pad = (high - low) * 0.05
+        low, high = low - pad, high + pad
+        bins = dict(db.execute(
+            f"SELECT least({BINS - 1}, floor((value - ?) / ? * {BINS}))::INT AS b, count(*) FROM _values "
+            f"WHERE name = ? GROUP BY b", [low, high - low, name]).fetchall())
+        failing = db.scalar("SELECT count(*) FROM _values WHERE name = ? AND NOT ((? IS NULL OR value >= ?) "
+                            "AND (? IS NULL OR value <= ?))", [name, bound.min, bound.min, bound.max, bound.max])
+        out.append(Histogram(name, [bins.get(i, 0) for i in range(BINS)], low, high, low + pad, high - pad,
+                             bound, total, failing))
+    return out
 
 
 def set_bounds(metadata: dict[str, Any], config: Config) -> dict[str, Bound]:
@@ -169,22 +145,22 @@ def set_bounds(metadata: dict[str, Any], config: Config) -> dict[str, Bound]:
     return {name: Bound(**limits) for name, limits in recorded.items()}
 
 
-def collect(run: RunDir, config: Config, decision_set_id: str | None = None) -> ReportData:
-    evidence = DecisionEvidence.load(run, config)
-    set_id = decision_set_id or active_decision_set_id(run, evidence)
-    decisions = load_decisions(run, set_id) if set_id else {}
+def collect(run: RunDir, config: Config, decision_set_id: str | None = None, max_cards: int = 24) -> ReportData:
+    """The report's data for the active (or the named) decision set; `max_cards` clips per sheet."""
+    db = RunDB(run, config)
+    set_id = decision_set_id or active_decision_set_id(db)
     metadata = (read_decision_set(run, set_id) if set_id else None) or {}
-    clips = [_clip_info(run, cid, row, evidence) for cid, row in sorted(decisions.items())]
-    durations: dict[str, float] = {}
-    for row in evidence.tables.rows("probe") or []:
-        if numeric(row.get("duration_s")):
-            durations[str(row["video_id"])] = float(row["duration_s"])
-    for clip in clips:
-        durations[clip.video_id] = max(durations.get(clip.video_id, 0.0), clip.end or 0.0)
     bounds = set_bounds(metadata, config)
+    decisions = (set_rows_sql(db, set_id) if set_id and db.has_rows("decide")
+                 else "SELECT NULL::VARCHAR AS clip_id, NULL::VARCHAR AS video_id, NULL::VARCHAR AS decision, "
+                      "NULL::JSON AS reasons, NULL::JSON AS reason_keys, NULL::JSON AS subsets WHERE false")
+    kept, rejected = sheets(db, decisions, bounds, max_cards)
     return ReportData(
         decision_set_id=set_id, metadata=metadata,
-        funnel=_video_steps(evidence.tables) + _clip_steps(decisions), clips=clips,
-        histograms=_histograms(clips, bounds), video_durations=durations,
+        funnel=_video_steps(db) + _clip_steps(db, decisions),
+        candidates=db.scalar(f"SELECT count(*) FROM ({decisions})") or 0,
+        kept=kept, rejected=rejected, histograms=_histograms(db, decisions, bounds),
         thresholds={name: bound_text(bound) for name, bound in bounds.items()},
+        timelines=timelines_json(db, decisions),
     )
+

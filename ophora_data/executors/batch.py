@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import traceback
 
+import pyarrow as pa
+
 from ophora_data.run.secrets import redact
-from ophora_data.run.tables import now_iso
+from ophora_data.run.tables import connect, now_iso
 from ophora_data.stages.base import Row, Stage
 
 
@@ -57,3 +59,23 @@ def normalise(stage: type[Stage], item: Row, rows: list[Row], config_hash: str) 
         row["updated_at"] = now_iso()
         out.append(row)
     return out
+
+
+def stamp(rows: pa.Table, config_hash: str) -> pa.Table:
+    """`normalise` for an Arrow table of rows (set-based stages): the bookkeeping columns the
+    executor adds to every row (`config_hash`, `updated_at`, and `retryable` when absent).
+    Raises ValueError when a row's status is not ok/rejected/failed. Done in DuckDB: building
+    Arrow arrays from Python values would import pandas (about a second) in every command."""
+    if "status" not in rows.column_names:
+        raise ValueError("set-based stage rows need a status column")
+    con = connect()
+    con.register("_rows", rows)
+    bad = con.execute("SELECT count(*) FROM _rows WHERE status IS NULL OR status NOT IN ('ok', 'rejected', 'failed')"
+                      ).fetchall()[0][0]
+    if bad:
+        raise ValueError(f"set-based stage wrote {bad} row(s) with a status outside ok/rejected/failed")
+    replaced = [c for c in ("config_hash", "updated_at", "retryable") if c in rows.column_names]
+    exclude = f" EXCLUDE ({', '.join(replaced)})" if replaced else ""
+    retryable = "retryable" if "retryable" in rows.column_names else "status = 'failed'"
+    return con.sql(f"SELECT *{exclude}, $hash AS config_hash, $now AS updated_at, {retryable} AS retryable "
+                   f"FROM _rows", params={"hash": config_hash, "now": now_iso()}).to_arrow_table()

@@ -7,14 +7,18 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
 from tqdm import tqdm
 
 from ophora_data.config import Config
-from ophora_data.executors.batch import normalise, safe_process_batch
+from ophora_data.executors.batch import normalise, safe_process_batch, stamp
 from ophora_data.executors.result import StageResult
-from ophora_data.run.tables import group_by
+from ophora_data.run.compact import compact_table
+from ophora_data.run.secrets import redact
+from ophora_data.run.tables import current_rows_sql, decode_arrow, quote_ident
 from ophora_data.run.workdir import RunDir
-from ophora_data.stages.base import Row, Stage
+from ophora_data.stages.base import Items, Row, Stage, item_count
 from ophora_data.stages.registry import get_stage, stage_config_hash
 
 
@@ -27,22 +31,53 @@ class RunOptions:
     progress: bool = True
 
 
-def pending_items(stage: Stage, config_hash: str, options: RunOptions) -> tuple[list[Row], int]:
+def done_table(stage: Stage, config_hash: str, options: RunOptions) -> pa.Table | None:
+    """Work keys (column `k`) that need no work: they have current rows, and no failed row that
+    is retried (transient failures always are, permanent ones with `--retry-failed`). None when
+    the table has no rows yet."""
+    table = stage.run.table(stage.name)
+    present = set(table.columns())
+    work_key = stage.work_key()
+    if not {"config_hash", work_key} <= present:
+        return None
+    failed = "status = 'failed'"
+    retried = failed if options.retry_failed else (
+        f"{failed} AND retryable" if "retryable" in present else "false")
+    current = current_rows_sql(work_key, config_hash)
+    return table.query(lambda scan: f"SELECT CAST({quote_ident(work_key)} AS VARCHAR) AS k "
+                                    f"FROM ({current.format(scan=scan)}) "
+                                    f"GROUP BY 1 HAVING NOT coalesce(bool_or({retried}), false)")
+
+
+def done_keys(stage: Stage, config_hash: str, options: RunOptions) -> set[Any]:
+    """`done_table` as a Python set."""
+    done = done_table(stage, config_hash, options)
+    return set(done.column("k").to_pylist()) if done is not None and done.num_rows else set()
+
+
+def pending_items(stage: Stage, config_hash: str, options: RunOptions) -> tuple[Items, int]:
+    """(items still to process, how many are already done), in the order `items()` gave them."""
     items = stage.items()
+    total = item_count(items)
     if options.overwrite:
         return items, 0
     work_key = stage.work_key()
-    done = group_by(stage.run.table(stage.name).current(work_key, config_hash), work_key)
+    if isinstance(items, pa.Table):
+        done = done_table(stage, config_hash, options)
+        if done is None or not done.num_rows or not total:
+            return items, 0
+        keys = items.column(work_key).cast(pa.string())
+        pending: Items = items.filter(pc.invert(pc.is_in(keys, value_set=done.column("k"))))
+        return pending, total - pending.num_rows
+    finished = done_keys(stage, config_hash, options)
+    pending = [item for item in items if item[work_key] not in finished]
+    return pending, total - len(pending)
 
-    def needs_work(item: Row) -> bool:
-        rows = done.get(item[work_key])
-        if not rows:
-            return True
-        failed = [r for r in rows if r.get("status") == "failed"]
-        return bool(failed) and (options.retry_failed or any(r.get("retryable") for r in failed))
 
-    pending = [item for item in items if needs_work(item)]
-    return pending, len(items) - len(pending)
+def _limit(items: Items, limit: int | None) -> Items:
+    if limit is None:
+        return items
+    return items.slice(0, limit) if isinstance(items, pa.Table) else items[:limit]
 
 
 # Process-pool plumbing: each worker builds and sets up its own stage once.
@@ -60,66 +95,107 @@ def _work(batch: list[Row]) -> list[list[Row]]:
     return safe_process_batch(_WORKER_STAGE, batch)
 
 
-def _batches(items: list[Row], size: int) -> Iterator[list[Row]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+def _batches(items: Items, size: int) -> Iterator[list[Row]]:
+    """Batches of item dicts; an Arrow table is turned into dicts one batch at a time."""
+    for start in range(0, item_count(items), size):
+        if isinstance(items, pa.Table):
+            yield decode_arrow(items.slice(start, size))
+        else:
+            yield items[start : start + size]
 
 
 def run_stage(stage: Stage, options: RunOptions = RunOptions()) -> StageResult:
-    """Process every pending item of `stage`, committing rows every `run.flush_every` items."""
+    """Process every pending item of `stage`, committing rows every `run.flush_every` items.
+
+    The done marker is written last (and left alone when nothing was processed and it exists);
+    then the stage's small part files are compacted when there are `run.compact_min_parts` of them.
+    """
     cls = type(stage)
     config_hash = stage_config_hash(cls, stage.config)
     table = stage.run.table(cls.name)
     pending, done = pending_items(stage, config_hash, options)
-    if options.limit is not None:
-        pending = pending[: options.limit]
-    result = StageResult(cls.name, config_hash, pending=len(pending), skipped_done=done)
-    buffer: list[Row] = []
-
-    def commit(force: bool = False) -> None:
-        if buffer and (force or len(buffer) >= stage.config.run.flush_every):
-            table.append(buffer)
-            buffer.clear()
-
-    batches = list(_batches(pending, max(1, cls.batch_size)))
-    workers = options.workers if cls.parallel else 1
-    bar = tqdm(total=len(pending), desc=cls.name, unit="item", disable=not options.progress or not pending)
-    if pending:
-        for batch, batch_rows in zip(batches, _execute(stage, batches, workers), strict=True):
-            for item, rows in zip(batch, batch_rows, strict=True):
-                rows = normalise(cls, item, rows, config_hash)
-                result.add(rows, cls.row_identity)
-                buffer.extend(rows)
-            result.processed += len(batch)
-            bar.update(len(batch))
-            bar.set_postfix(
-                ok=result.status_counts["ok"],
-                rejected=result.status_counts["rejected"],
-                failed=result.status_counts["failed"],
-                refresh=False,
-            )
-            commit()
-        final_rows = [normalise(cls, row, [row], config_hash)[0] for row in stage.finalize()]
-        result.add(final_rows, cls.row_identity)
-        buffer.extend(final_rows)
-    bar.close()
-    commit(force=True)
-    # The marker is written last: a crash before this line leaves only whole part files.
-    table.write_marker(config_hash, result.as_dict())
+    pending = _limit(pending, options.limit)
+    result = StageResult(cls.name, config_hash, pending=item_count(pending), skipped_done=done)
+    if item_count(pending) and cls.set_based:
+        _run_set_based(stage, pending, config_hash, result)
+    elif item_count(pending):
+        _run_items(stage, pending, config_hash, result, options)
+    if result.processed or table.marker(config_hash) is None:
+        # The marker is written last: a crash before this line leaves only whole part files.
+        table.write_marker(config_hash, result.as_dict())
+    if result.processed:
+        _compact(stage)
     return result
 
 
-def _execute(stage: Stage, batches: list[list[Row]], workers: int) -> Iterator[list[list[Row]]]:
-    if workers <= 1 or len(batches) <= 1:
+def _run_items(stage: Stage, pending: Items, config_hash: str, result: StageResult, options: RunOptions) -> None:
+    cls = type(stage)
+    table = stage.run.table(cls.name)
+    buffer: list[Row] = []
+    uncommitted_items = 0
+    workers = options.workers if cls.parallel else 1
+    bar = tqdm(total=item_count(pending), desc=cls.name, unit="item", disable=not options.progress)
+    for batch, batch_rows in _execute(stage, pending, max(1, cls.batch_size), workers):
+        for item, rows in zip(batch, batch_rows, strict=True):
+            rows = normalise(cls, item, rows, config_hash)
+            result.add(rows, cls.row_identity)
+            buffer.extend(rows)
+        result.processed += len(batch)
+        uncommitted_items += len(batch)
+        bar.update(len(batch))
+        bar.set_postfix(ok=result.status_counts["ok"], rejected=result.status_counts["rejected"],
+                        failed=result.status_counts["failed"], refresh=False)
+        if uncommitted_items >= stage.config.run.flush_every:
+            table.append(buffer)
+            buffer.clear()
+            uncommitted_items = 0
+    final_rows = [normalise(cls, row, [row], config_hash)[0] for row in stage.finalize()]
+    result.add(final_rows, cls.row_identity)
+    buffer.extend(final_rows)
+    bar.close()
+    table.append(buffer)
+
+
+def _run_set_based(stage: Stage, pending: Items, config_hash: str, result: StageResult) -> None:
+    """A set-based stage computes every pending item in one query; its rows are one part."""
+    cls = type(stage)
+    items = pending if isinstance(pending, pa.Table) else pa.Table.from_pylist(pending)
+    stage.setup()
+    rows = stage.process_all(items)
+    rows = stamp(rows, config_hash)
+    result.add_arrow(rows, cls.key)
+    result.processed += items.num_rows
+    stage.run.table(cls.name).append_arrow(rows)
+    final_rows = [normalise(cls, row, [row], config_hash)[0] for row in stage.finalize()]
+    result.add(final_rows, cls.row_identity)
+    stage.run.table(cls.name).append(final_rows)
+
+
+def _compact(stage: Stage) -> None:
+    """Merge the stage's small parts (a failure leaves them as they are: nothing is lost)."""
+    cls = type(stage)
+    try:
+        compact_table(stage.run.table(cls.name), (cls.work_key(), cls.key),
+                      min_files=stage.config.run.compact_min_parts,
+                      memory_limit=stage.config.run.duckdb_memory_limit)
+    except Exception as exc:  # noqa: BLE001 - compaction is an optimisation, never a reason to fail
+        tqdm.write(f"{cls.name}: compaction skipped ({redact(f'{type(exc).__name__}: {exc}')}); "
+                   "the parts stay as written")
+
+
+def _execute(stage: Stage, items: Items, size: int, workers: int) -> Iterator[tuple[list[Row], list[list[Row]]]]:
+    """(batch, rows per item of the batch) pairs, in the items' order."""
+    if workers <= 1 or item_count(items) <= size:
         stage.setup()
-        for batch in batches:
-            yield safe_process_batch(stage, batch)
+        for batch in _batches(items, size):
+            yield batch, safe_process_batch(stage, batch)
         return
+    batches = list(_batches(items, size))
     if stage.config.run.executor == "ray":
         from ophora_data.executors.ray_executor import execute_on_ray
 
-        yield from execute_on_ray(stage, batches, workers)
+        yield from zip(batches, execute_on_ray(stage, batches, workers), strict=True)
         return
     init_args = (type(stage).name, stage.config.model_dump(mode="json"), str(stage.run.root))
     with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=init_args) as pool:
-        yield from pool.map(_work, batches)
+        yield from zip(batches, pool.map(_work, batches), strict=True)

@@ -7,7 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ophora_data.run.tables import group_by, key_status
+import pyarrow as pa
+
+from ophora_data.run.tables import connect, group_by, key_status, quote_ident
 
 
 @dataclass
@@ -29,6 +31,18 @@ class StageResult:
                 self.reasons[row["status"] + ": " + (row.get("reason") or "?")] += 1
             if row["status"] == "failed" and row.get("error_type"):
                 self.failed_by_type[row["error_type"]] += 1
+
+    def add_arrow(self, rows: pa.Table, key: str) -> None:
+        """`add` for an Arrow table of rows (set-based stages), counted by DuckDB."""
+        con = connect()
+        con.register("_rows", rows)
+        statuses = con.execute(
+            f"SELECT CASE WHEN bool_or(status = 'failed') THEN 'failed' WHEN bool_or(status = 'rejected') "
+            f"THEN 'rejected' ELSE 'ok' END FROM _rows GROUP BY {quote_ident(key)}").fetchall()
+        self.status_counts.update(status for (status,) in statuses)
+        reasons = con.execute("SELECT status || ': ' || coalesce(nullif(reason, ''), '?'), count(*) FROM _rows "
+                              "WHERE status <> 'ok' GROUP BY 1").fetchall()
+        self.reasons.update(dict(reasons))
 
     def as_dict(self) -> dict[str, Any]:
         return {

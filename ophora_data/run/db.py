@@ -1,38 +1,234 @@
-"""DuckDB over the run's Parquet tables, in place.
+"""DuckDB over the run's Parquet tables, in place: the one way commands read stage rows.
 
-Views: `<stage>_all` holds every row ever written (the audit trail); `<stage>` holds the
-current rows (newest part per key under the stage's current config hash).
+Views (created on first use, refreshed when a table's files change):
+  <stage>_all   every row the stage ever wrote (the audit trail); `_part` = the part file it was
+                written to, `_row` = its index there (both survive compaction)
+  <stage>       the current rows: the newest part per work item under the stage's current config
+                hash (thresholds are not part of it, so rows stay current after a threshold change)
+
+A registered stage with no rows yet still has both views, empty, with the columns it is known to
+write, so a query on it returns an empty result instead of a catalog error. Queries return Arrow
+(`arrow`) or Python rows with JSON columns decoded (`rows`); nothing reads whole tables into Python
+unless asked to.
 """
 
 from __future__ import annotations
 
-import duckdb
+import math
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
 
-from ophora_data.config import Config
+import duckdb
+import pyarrow as pa
+
+from ophora_data.config import Bound, Config
+from ophora_data.run.tables import connect, current_rows_sql, decode_arrow, quote_ident, quote_literal
 from ophora_data.run.workdir import RunDir
 from ophora_data.stages.registry import get_stage, stage_config_hash, stage_names
 
+# Columns every stage row has (the executor adds config_hash, updated_at, retryable).
+BASE_COLUMNS = ("status", "reason", "config_hash", "updated_at", "retryable")
+# Types of well-known columns in the empty views of stages without rows (others are VARCHAR).
+EMPTY_TYPES = {"retryable": "BOOLEAN", "passed": "BOOLEAN", "value": "DOUBLE", "threshold": "DOUBLE",
+               "threshold_max": "DOUBLE", "reasons": "JSON", "reason_keys": "JSON", "subsets": "JSON"}
+NUMERIC_TYPES = ("DOUBLE", "FLOAT", "REAL", "DECIMAL", "INTEGER", "BIGINT", "SMALLINT", "TINYINT", "HUGEINT",
+                 "UBIGINT", "UINTEGER", "USMALLINT", "UTINYINT")
 
-def connect(run: RunDir, config: Config | None = None) -> duckdb.DuckDBPyConnection:
-    config = config or run.load_config()
-    con = duckdb.connect()
-    known = set(stage_names())
-    for stage in run.stages_with_tables():
-        table = run.table(stage)
-        if not table.parts():
-            continue
-        glob = str(table.dir / "part-*.parquet").replace("'", "''")
-        con.execute(
-            f'CREATE VIEW "{stage}_all" AS SELECT * EXCLUDE (filename), '
-            f"regexp_extract(filename, '[^/]+$') AS _part "
-            f"FROM read_parquet('{glob}', union_by_name=true, filename=true)"
-        )
-        if stage not in known:
-            continue
+
+def _is_numeric(type_name: str) -> bool:
+    return type_name.split("(")[0] in NUMERIC_TYPES
+
+
+class RunDB:
+    """A DuckDB connection with views over one run's tables, for one resolved config.
+
+    Cheap to create (nothing is read until a view is used). Not shared between processes.
+    """
+
+    def __init__(self, run: RunDir, config: Config | None = None) -> None:
+        self.run = run
+        self.config = config or run.load_config()
+        self.con = connect()
+        self.con.execute(f"SET memory_limit = {quote_literal(self.config.run.duckdb_memory_limit)}")
+        self.con.execute(f"SET temp_directory = {quote_literal(str(run.cache_dir / 'duckdb'))}")
+        self._files: dict[str, tuple[str, ...] | None] = {}
+        self._hashes: dict[str, str] = {}
+        self._types: dict[str, dict[str, str]] = {}
+        self._names: list[str] | None = None
+
+    # Stages and hashes ------------------------------------------------------------------
+    def registered(self, stage: str) -> bool:
+        return stage in stage_names()
+
+    def config_hash(self, stage: str) -> str:
+        if stage not in self._hashes:
+            self._hashes[stage] = stage_config_hash(get_stage(stage), self.config)
+        return self._hashes[stage]
+
+    def has_rows(self, stage: str) -> bool:
+        """True when the stage's table has at least one live file."""
+        return bool(self.run.table(stage).parts())
+
+    # Views ------------------------------------------------------------------------------
+    def ensure(self, stage: str, refresh: bool = False) -> str:
+        """Create or refresh the views of `stage`; returns the quoted name of its current view
+        (of `<stage>_all` for a table whose stage is not registered)."""
+        table = self.run.table(stage)
+        files = tuple(str(p) for p in table.parts())
+        known = self.registered(stage)
+        if refresh or self._files.get(stage, ()) != files or stage not in self._files:
+            scan = table.scan_sql([table.dir / f for f in files]) if files else None
+            if scan is None and not known:
+                scan = "SELECT NULL::VARCHAR AS status WHERE false"
+            self.con.execute(f"CREATE OR REPLACE VIEW {quote_ident(stage + '_all')} AS "
+                             f"{scan if scan is not None else self._empty_sql(stage)}")
+            if known:
+                self.con.execute(f"CREATE OR REPLACE VIEW {quote_ident(stage)} AS {self._current_sql(stage)}")
+            self._files[stage] = files
+            self._types.pop(stage, None)
+        return quote_ident(stage if known else stage + "_all")
+
+    def ensure_all(self) -> list[str]:
+        """Views for every registered stage and every table directory; returns the stage names."""
+        names = list(dict.fromkeys([*stage_names(), *self.run.stages_with_tables()]))
+        for name in names:
+            self.ensure(name)
+        return names
+
+    def _empty_sql(self, stage: str) -> str:
         cls = get_stage(stage)
-        config_hash = stage_config_hash(cls, config)
-        con.execute(
-            f'CREATE VIEW "{stage}" AS SELECT * FROM "{stage}_all" WHERE config_hash = \'{config_hash}\' '
-            f'QUALIFY _part = max(_part) OVER (PARTITION BY "{cls.work_key()}")'
-        )
-    return con
+        names = [cls.key, *( [cls.item_key] if cls.item_key else []), *BASE_COLUMNS, *cls.columns]
+        columns = [f"NULL::{EMPTY_TYPES.get(c, 'VARCHAR')} AS {quote_ident(c)}" for c in dict.fromkeys(names)]
+        return f"SELECT {', '.join(columns)}, NULL::VARCHAR AS _part, NULL::BIGINT AS _row WHERE false"
+
+    def _current_sql(self, stage: str) -> str:
+        cls = get_stage(stage)
+        present = self.columns(stage + "_all")
+        if "config_hash" not in present:
+            return f"SELECT * FROM {quote_ident(stage + '_all')} WHERE false"
+        key = cls.work_key() if cls.work_key() in present else None
+        return current_rows_sql(key, self.config_hash(stage)).format(scan=quote_ident(stage + "_all"))
+
+    def columns(self, view: str) -> dict[str, str]:
+        """{column: DuckDB type} of a view (or of a stage's current view)."""
+        if view not in self._types:
+            rows = self.con.execute(f"DESCRIBE {quote_ident(view)}").fetchall()
+            self._types[view] = {row[0]: str(row[1]) for row in rows}
+        return self._types[view]
+
+    def stage_columns(self, stage: str) -> dict[str, str]:
+        self.ensure(stage)
+        return self.columns(stage)
+
+    # Queries ----------------------------------------------------------------------------
+    def _ensure_mentioned(self, sql: str) -> None:
+        """Create (or refresh) the views of every stage whose name the SQL mentions."""
+        if self._names is None:
+            self._names = list(dict.fromkeys([*stage_names(), *self.run.stages_with_tables()]))
+        for name in self._names:
+            if re.search(rf"\b{re.escape(name)}(_all)?\b", sql):
+                self.ensure(name)
+
+    def _retrying(self, sql: str, run: Callable[[], Any]) -> Any:
+        """`run()` with the views the SQL mentions in place; retried after a refresh when a
+        compaction removed a file between listing and reading."""
+        self._ensure_mentioned(sql)
+        for attempt in range(3):
+            try:
+                return run()
+            except duckdb.IOException:
+                if attempt == 2:
+                    raise
+                for stage in list(self._files):
+                    self.ensure(stage, refresh=True)
+        raise AssertionError("unreachable")
+
+    def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> duckdb.DuckDBPyConnection:
+        """Run SQL over the views (created as needed); returns the cursor (`fetchall()` etc.)."""
+        return self._retrying(sql, lambda: self.con.execute(sql, params))
+
+    def arrow(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> pa.Table:
+        """A query's result as Arrow (JSON columns typed `arrow.json`, so `rows` decodes them)."""
+        return self._retrying(sql, lambda: self.con.sql(sql, params=params).to_arrow_table())
+
+    def rows(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        return decode_arrow(self.arrow(sql, params))
+
+    def scalar(self, sql: str, params: Sequence[Any] | None = None) -> Any:
+        table = self.arrow(sql, params)
+        return table.column(0)[0].as_py() if table.num_rows else None
+
+    def current(self, stage: str, columns: Sequence[str] | None = None, where: str | None = None) -> pa.Table:
+        """Current rows of `stage` as Arrow, in part and row order: only `columns` (missing ones
+        as NULL) when given, only rows matching the SQL condition `where` when given."""
+        view = self.ensure(stage)
+        present = self.columns(stage)
+        cols = "*" if columns is None else ", ".join(
+            quote_ident(c) if c in present else f"NULL AS {quote_ident(c)}" for c in columns)
+        condition = f" WHERE {where}" if where else ""
+        return self.arrow(f"SELECT {cols} FROM {view}{condition} ORDER BY _part, _row")
+
+    # Check rows judged under today's bounds --------------------------------------------
+    def bounds_sql(self, stage: str, text: Callable[[Bound], str] | None = None) -> str | None:
+        """VALUES (_check, _min, _max[, _text]) of every Bound in config.<stage>, or None when it
+        has none; `text(bound)` adds a display column."""
+        section = getattr(self.config, stage, None)
+        if section is None:
+            return None
+        rows = []
+        for name in type(section).model_fields:
+            bound = getattr(section, name)
+            if isinstance(bound, Bound):
+                shown = f", {quote_literal(text(bound))}" if text else ""
+                rows.append(f"({quote_literal(name)}, {_num(bound.min)}, {_num(bound.max)}{shown})")
+        columns = "_check, _min, _max" + (", _text" if text else "")
+        return f"(VALUES {', '.join(rows)}) AS _b({columns})" if rows else None
+
+    def judged_sql(self, stage: str) -> str:
+        """The current rows of `stage` plus `_status_now`: a row's status with a numeric check
+        re-evaluated against the config's current Bound (a failed row stays failed; a check
+        without a bound or without a numeric value keeps its stored status)."""
+        view = self.ensure(stage)
+        present = self.columns(stage)
+        bounds = self.bounds_sql(stage)
+        status = "coalesce(_c.status, 'failed')" if "status" in present else "'failed'"
+        if not ("check" in present and "value" in present and _is_numeric(present["value"]) and bounds):
+            return f"SELECT _c.*, {status} AS _status_now FROM {view} AS _c"
+        value = "CAST(_c.value AS DOUBLE)"
+        status_now = (f"CASE WHEN _c.status = 'failed' THEN 'failed' "
+                      f"WHEN _b._check IS NOT NULL AND {value} IS NOT NULL AND NOT isnan({value}) THEN "
+                      f"CASE WHEN (_b._min IS NULL OR {value} >= _b._min) AND (_b._max IS NULL OR {value} <= _b._max) "
+                      f"THEN 'ok' ELSE 'rejected' END ELSE {status} END")
+        return (f"SELECT _c.*, {status_now} AS _status_now FROM {view} AS _c "
+                f"LEFT JOIN {bounds} ON _c.\"check\" = _b._check")
+
+    def ok_keys_sql(self, stage: str, key: str) -> str:
+        """SQL of the keys whose current rows are all ok under today's bounds."""
+        return (f"SELECT {quote_ident(key)} AS _key FROM ({self.judged_sql(stage)}) "
+                f"WHERE {quote_ident(key)} IS NOT NULL GROUP BY 1 HAVING bool_and(_status_now = 'ok')")
+
+    def ok_first_rows_sql(self, stage: str, columns: Sequence[str] | None = None) -> str:
+        """SQL of one row per key whose current rows are all ok under today's bounds: the key's
+        first row (in part and row order), with `columns` (all when None; missing ones as NULL),
+        ordered by part and row. Compose it into larger queries (joins) or run `ok_first_rows`."""
+        key = get_stage(stage).key
+        view = self.ensure(stage)
+        present = self.columns(stage)
+        wanted = list(columns) if columns is not None else list(present)
+        select = ", ".join(quote_ident(c) if c in present else f"NULL::VARCHAR AS {quote_ident(c)}" for c in wanted)
+        if key not in present:
+            return f"SELECT {select} FROM {view} WHERE false"
+        k = quote_ident(key)
+        return (f"SELECT {select} FROM (SELECT * FROM {view} WHERE {k} IN ({self.ok_keys_sql(stage, key)}) "
+                f"QUALIFY row_number() OVER (PARTITION BY {k} ORDER BY _part, _row) = 1) ORDER BY _part, _row")
+
+    def ok_first_rows(self, stage: str, columns: Sequence[str] | None = None) -> pa.Table:
+        """`ok_first_rows_sql` run: Arrow."""
+        return self.arrow(self.ok_first_rows_sql(stage, columns))
+
+
+def _num(value: float | None) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "NULL::DOUBLE"
+    return f"CAST('{float(value)!r}' AS DOUBLE)"

@@ -2,46 +2,82 @@
 
 The JSON form is stable: {stage: {ok, rejected, failed, pending, reasons: {reason: count},
 done, config_hash, extras}}; `pending` is null when it cannot be known (e.g. ingest).
+Everything is counted by DuckDB over the current views: no stage table is read into Python.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
+import pyarrow as pa
+
 from ophora_data.config import Config
-from ophora_data.run.tables import group_by, key_status
+from ophora_data.run.db import RunDB
+from ophora_data.run.tables import quote_ident
 from ophora_data.run.workdir import RunDir
-from ophora_data.stages.registry import get_stage, stage_config_hash, stage_names
+from ophora_data.stages.base import Stage, item_count
+from ophora_data.stages.registry import get_stage, stage_names
+
+KEY_STATUS_SQL = ("CASE WHEN bool_or(status = 'failed') THEN 'failed' "
+                  "WHEN bool_or(status = 'rejected') THEN 'rejected' ELSE 'ok' END")
 
 
-def stage_status(run: RunDir, config: Config, name: str, top: int = 10) -> dict[str, Any]:
+def _identity(cls: type[Stage], present: dict[str, str]) -> str:
+    """`Stage.row_identity` in SQL: the key, or the work item when a failure left the key empty."""
+    names = [quote_ident(c) for c in dict.fromkeys((cls.key, cls.work_key())) if c in present]
+    return f"coalesce({', '.join(names)})" if names else "NULL"
+
+
+def _pending(stage: Stage, db: RunDB) -> int | None:
+    """Items of the stage with no current row yet (None when its inputs cannot be read)."""
+    cls = type(stage)
+    if not cls.needs:
+        return None
+    try:
+        items = stage.items()
+    except Exception:  # noqa: BLE001 - status must work even when a stage's inputs are odd
+        return None
+    work_key = cls.work_key()
+    if work_key not in db.columns(cls.name):
+        return item_count(items)
+    started = f"SELECT DISTINCT {quote_ident(work_key)} FROM {quote_ident(cls.name)}"
+    if not isinstance(items, pa.Table):
+        done = {row[0] for row in db.execute(started).fetchall()}
+        return sum(1 for item in items if item[work_key] not in done)
+    db.con.register("_items", items.select([work_key]))
+    try:
+        return int(db.scalar(f"SELECT count(*) FROM _items WHERE {quote_ident(work_key)} NOT IN ({started} "
+                             f"WHERE {quote_ident(work_key)} IS NOT NULL)"))
+    finally:
+        db.con.unregister("_items")
+
+
+def stage_status(run: RunDir, config: Config, name: str, top: int = 10, db: RunDB | None = None) -> dict[str, Any]:
+    db = db or RunDB(run, config)
     cls = get_stage(name)
-    config_hash = stage_config_hash(cls, config)
-    rows = run.table(name).current(cls.work_key(), config_hash)
-    by_key = group_by(rows, cls.row_identity)
-    counts = Counter(key_status(key_rows) for key_rows in by_key.values())
-    reasons = Counter(r.get("reason") or "?" for r in rows if r.get("status") != "ok")
-    stage = cls(config, run)
-    pending: int | None = None
-    if cls.needs:
-        try:
-            work_key = cls.work_key()
-            started = {row.get(work_key) for row in rows}
-            pending = sum(1 for item in stage.items() if item[work_key] not in started)
-        except Exception:  # noqa: BLE001 - status must work even when a stage's inputs are odd
-            pending = None
+    view = db.ensure(name)
+    present = db.columns(name)
+    identity = _identity(cls, present)
+    counts = dict(db.execute(
+        f"SELECT s, count(*) FROM (SELECT {KEY_STATUS_SQL} AS s FROM {view} GROUP BY {identity}) GROUP BY s"
+    ).fetchall())
+    reasons = db.execute(
+        f"SELECT coalesce(nullif(reason, ''), '?') AS r, count(*) AS n FROM {view} "
+        f"WHERE status IS DISTINCT FROM 'ok' GROUP BY r ORDER BY n DESC, min(_part), min(_row) LIMIT {int(top)}"
+    ).fetchall() if "reason" in present else []
+    stage = cls(config, run).share_db(db)
     return {
         "ok": counts.get("ok", 0),
         "rejected": counts.get("rejected", 0),
         "failed": counts.get("failed", 0),
-        "pending": pending,
-        "reasons": dict(reasons.most_common(top)),
-        "done": run.table(name).marker(config_hash) is not None,
-        "config_hash": config_hash,
-        "extras": stage.status_extras(rows),
+        "pending": _pending(stage, db),
+        "reasons": dict(reasons),
+        "done": run.table(name).marker(db.config_hash(name)) is not None,
+        "config_hash": db.config_hash(name),
+        "extras": stage.status_figures(db),
     }
 
 
 def run_status(run: RunDir, config: Config) -> dict[str, dict[str, Any]]:
-    return {name: stage_status(run, config, name) for name in stage_names()}
+    db = RunDB(run, config)
+    return {name: stage_status(run, config, name, db=db) for name in stage_names()}

@@ -1,19 +1,22 @@
 """`decide`: one decision per candidate window from all its checks and the config's thresholds.
 
-Items are every `segment` window (ok or rejected). The check-writing stages' rows are read
-once (`MeasuredTables`: stored values stay usable when only thresholds changed), and each
-clip is decided by the pure logic in `ophora_data.audit.decisions`. The decision set's
-thresholds, model names/revisions, prompt versions and code version are written to
-`decisions/<decision_set_id>.json`.
+Items are every `segment` window (ok or rejected). Decisions are computed in one DuckDB query
+over the current rows of the check-writing stages (`ophora_data.audit.decisions`), so stored
+values are re-judged under today's thresholds without reading any table into Python; the rows
+of a new decision set are written as one part. The set's thresholds, model names/revisions,
+prompt versions and code version go to `decisions/<decision_set_id>.json`.
 """
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from ophora_data.audit.decisions import DECISION_STAGES, decide_clip
-from ophora_data.audit.decisionsets import DecisionEvidence, write_decision_set
-from ophora_data.run.tables import group_by
+import pyarrow as pa
+
+from ophora_data.audit.decisions import DECISION_COLUMNS, KEPT, SUBSET_STRICT, decisions_sql
+from ophora_data.audit.decisionsets import decision_set_id, write_decision_set
+from ophora_data.audit.judge import DECISION_STAGES
+from ophora_data.run.db import RunDB
 from ophora_data.stages.base import Row, Stage
 
 
@@ -24,43 +27,46 @@ class DecideStage(Stage):
     # The check stages' sections hold the thresholds decide applies.
     config_sections: ClassVar[tuple[str, ...]] = ("decide", *DECISION_STAGES)
     version: ClassVar[str] = "1"
-    # For a registry that leaves thresholds out of measuring stages' hashes: decide must keep them.
+    # Thresholds are left out of measuring stages' hashes: decide's rows depend on them.
     hash_bounds: ClassVar[bool] = True
-    batch_size: ClassVar[int] = 256
-    parallel: ClassVar[bool] = False  # cheap, and it needs every table in memory once
-
-    _evidence: DecisionEvidence | None = None
+    set_based: ClassVar[bool] = True
+    parallel: ClassVar[bool] = False
+    columns: ClassVar[tuple[str, ...]] = DECISION_COLUMNS
 
     @property
-    def evidence(self) -> DecisionEvidence:
-        if self._evidence is None:
-            self._evidence = DecisionEvidence.load(self.run, self.config)
-        return self._evidence
+    def decision_set_id(self) -> str:
+        if getattr(self, "_set_id", None) is None:
+            self._set_id = decision_set_id(self.db)
+        return self._set_id
 
-    def upstream_rows(self, stage: str) -> list[Row]:
-        """Rows as measured: a threshold-only config change does not hide stored rows."""
-        return self.evidence.tables.rows(stage) or []
-
-    def items(self) -> list[Row]:
-        windows = group_by(self.upstream_rows("segment"), "clip_id")
-        return [{"clip_id": clip_id, "video_id": rows[0].get("video_id")}
-                for clip_id, rows in windows.items() if clip_id]
+    def items(self) -> pa.Table:
+        """Every candidate window (ok or rejected) of `segment`, with its video."""
+        if not self.db.has_rows("segment"):
+            return pa.table({"clip_id": pa.array([], pa.string()), "video_id": pa.array([], pa.string())})
+        return self.db.arrow("SELECT clip_id, first(video_id ORDER BY _part, _row) AS video_id FROM segment "
+                             "WHERE clip_id IS NOT NULL GROUP BY clip_id ORDER BY clip_id")
 
     def setup(self) -> None:
-        self.evidence  # noqa: B018 - load every table once, before the first item
+        """Nothing to load: deciding reads tables only (refilter relies on it: no model, no media)."""
 
-    def process(self, item: Row) -> list[Row]:
-        evidence = self.evidence
-        decision = decide_clip(evidence.segment[item["clip_id"]], evidence.for_clip(item["clip_id"]),
-                               self.config)
-        return [decision.row(evidence.decision_set_id)]
+    def process_all(self, items: pa.Table) -> pa.Table:
+        self.db.con.register("_decide_items", items.select(["clip_id"]))
+        try:
+            return self.db.arrow(decisions_sql(self.db, self.decision_set_id, clips="_decide_items"))
+        finally:
+            self.db.con.unregister("_decide_items")
 
     def finalize(self) -> list[Row]:
-        write_decision_set(self.run, self.config, self.evidence)
+        write_decision_set(self.db, self.decision_set_id)
         return []
 
-    def status_extras(self, rows: list[Row]) -> dict[str, Any]:
-        kept = [r for r in rows if r.get("decision") == "kept"]
-        strict = [r for r in kept if "strict" in (r.get("subsets") or [])]
-        return {"kept": len(kept), "strict": len(strict),
-                "decision_sets": sorted({r.get("decision_set_id") for r in rows if r.get("decision_set_id")})}
+    def status_figures(self, db: RunDB) -> dict[str, Any]:
+        present = db.stage_columns(self.name)
+        if "decision" not in present:
+            return {"kept": 0, "strict": 0, "decision_sets": []}
+        kept, strict, sets = db.execute(
+            f"SELECT count(*) FILTER (WHERE decision = '{KEPT}'), count(*) FILTER (WHERE decision = '{KEPT}' "
+            f"AND list_contains(CAST(subsets AS VARCHAR[]), '{SUBSET_STRICT}')), "
+            f"list(DISTINCT decision_set_id ORDER BY decision_set_id) FILTER (WHERE decision_set_id IS NOT NULL) "
+            f"FROM decide").fetchall()[0]
+        return {"kept": kept, "strict": strict, "decision_sets": list(sets or [])}

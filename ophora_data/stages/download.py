@@ -23,6 +23,7 @@ from ophora_data.download.local import link_into
 from ophora_data.download.progress import ByteProgress
 from ophora_data.download.remote import RemoteContext, download_remote, failed_row
 from ophora_data.download.scrub import scrub_text
+from ophora_data.run.db import RunDB
 from ophora_data.run.ids import file_content_hash
 from ophora_data.run.workdir import RunDir
 from ophora_data.stages.base import Row, Stage, StageError
@@ -60,9 +61,8 @@ class DownloadStage(Stage):
         return self._ctx
 
     def items(self) -> list[Row]:
-        keep = ("video_id", "source_kind", "url", "local_path", "sha256")
-        rows = self.upstream_ok("ingest")
-        return [{k: row.get(k) for k in keep} for row in rows if row.get("source_kind") in SOURCE_KINDS]
+        rows = self.upstream_ok("ingest", ["video_id", "source_kind", "url", "local_path", "sha256"])
+        return [row for row in rows if row.get("source_kind") in SOURCE_KINDS]
 
     def process(self, item: Row) -> list[Row]:
         try:
@@ -126,16 +126,23 @@ class DownloadStage(Stage):
         moved = f"; {ctx.progress.bytes / 2**20:.1f} MiB transferred" if ctx.progress.bytes else ""
         return f"download: {counts}{moved}"
 
-    def status_extras(self, rows: list[Row]) -> dict[str, Any]:
-        ok = [r for r in rows if r.get("status") == "ok"]
-        failed = [r for r in rows if r.get("status") == "failed"]
-        return {
-            "bytes": sum(int(r.get("bytes") or 0) for r in ok),
-            "linked_local": sum(1 for r in ok if r.get("source_kind") == "local"),
-            "subtitle_files": sum(len(r.get("subtitles") or []) for r in ok),
-            "failed_permanent": sum(1 for r in failed if r.get("retryable") is False),
-            "failed_retryable": sum(1 for r in failed if r.get("retryable") is not False),
-        }
+    def status_figures(self, db: RunDB) -> dict[str, Any]:
+        """Bytes and linked local files of ok rows; failures by whether a plain rerun retries them."""
+        present = db.stage_columns(self.name)
+
+        def col(name: str, default: str = "NULL") -> str:
+            return name if name in present else default
+
+        subtitles = "json_array_length(CAST(subtitles AS JSON))" if "subtitles" in present else "0"
+        figures = db.execute(
+            f"SELECT coalesce(sum(CAST({col('bytes')} AS BIGINT)) FILTER (WHERE status = 'ok'), 0), "
+            f"count(*) FILTER (WHERE status = 'ok' AND {col('source_kind')} = 'local'), "
+            f"coalesce(sum({subtitles}) FILTER (WHERE status = 'ok'), 0), "
+            f"count(*) FILTER (WHERE status = 'failed' AND {col('retryable')} = false), "
+            f"count(*) FILTER (WHERE status = 'failed' AND {col('retryable')} IS DISTINCT FROM false) "
+            f"FROM download").fetchall()[0]
+        names = ("bytes", "linked_local", "subtitle_files", "failed_permanent", "failed_retryable")
+        return {name: int(value or 0) for name, value in zip(names, figures, strict=True)}
 
 
 def _outcome(row: Row) -> str:

@@ -11,10 +11,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import ClassVar
 
+import pyarrow as pa
+
 from ophora_data.media.detect import StillSpans, still_spans
 from ophora_data.media.runner import MediaError, tool_version
 from ophora_data.media.scenes import Dynamics, temporal_dynamics
-from ophora_data.stages.base import Row, Stage, check_row
+from ophora_data.stages.base import CHECK_COLUMNS, Row, Stage, check_row
 
 SCENE_MODEL = "PySceneDetect ContentDetector"
 
@@ -25,22 +27,14 @@ class QualityStage(Stage):
     key: ClassVar[str] = "clip_id"
     config_sections: ClassVar[tuple[str, ...]] = ("quality",)
 
-    def items(self) -> list[Row]:
-        return [
-            {
-                "clip_id": row["clip_id"],
-                "video_id": row.get("video_id"),
-                "path": str(self.run.clip_of(row)),
-                "width": row.get("width"),
-                "height": row.get("height"),
-                "duration_s": row.get("duration_s"),
-            }
-            for row in self.upstream_ok("cut")
-        ]
+    columns: ClassVar[tuple[str, ...]] = CHECK_COLUMNS
 
+    def items(self) -> pa.Table:
+        """The ok clips of `cut` (path as stored: relative to the run directory)."""
+        return self.upstream_ok_table("cut", ["clip_id", "video_id", "path", "width", "height", "duration_s"])
 
     def process(self, item: Row) -> list[Row]:
-        clip_id, path = item["clip_id"], Path(item["path"])
+        clip_id, path = item["clip_id"], self.run.clip_of(item)
         if not path.exists():
             return [{"clip_id": clip_id, "status": "failed", "reason": f"clip file missing: {path.name}"}]
         try:

@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
+import pyarrow as pa
 
 from ophora_data.config import Config, stable_hash
+from ophora_data.run.db import RunDB
+from ophora_data.run.tables import decode_arrow
 from ophora_data.run.workdir import RunDir
 from ophora_data.scoring.cache import CachedClip, EmbeddingCache, file_fingerprint, text_fingerprint
 from ophora_data.scoring.encoder import ClipEncoder
@@ -66,24 +68,24 @@ class ScoreStage(Stage):
         self.encoded = {"clips": 0, "frames": 0, "texts": 0}  # what this instance actually encoded
 
     # Items ------------------------------------------------------------------------------
-    def items(self) -> list[Row]:
-        """Ok clips of `cut` with an ok instruction row in `caption`, in near-duplicate order.
+    def items(self) -> pa.Table:
+        """Ok clips of `cut` with an ok instruction row in `caption`, in near-duplicate order
+        (video, start, clip id); `path` as stored (relative to the run directory).
 
         Caption's own check rows (e.g. a low confidence) do not exclude a clip: their thresholds
         can be changed by `refilter`, and the clip must have its scores when that happens.
         """
-        captions = {row["clip_id"]: row for row in self.upstream_rows("caption")
-                    if not row.get("check") and row.get("status") == "ok"}
-        items = []
-        for cut in self.upstream_ok("cut"):
-            caption = captions.get(cut["clip_id"])
-            if caption is None:
-                continue
-            items.append({"clip_id": cut["clip_id"], "video_id": cut.get("video_id"),
-                          "path": str(self.run.clip_of(cut)), "start": float(cut.get("start") or 0.0),
-                          "instruction": str(caption.get("instruction") or "")})
-        return sorted(items, key=lambda item: (str(item["video_id"]), item["start"], item["clip_id"]))
-
+        db = self.db
+        cut = db.ok_first_rows_sql("cut", ["clip_id", "video_id", "path", "start"])
+        if not db.has_rows("caption") or "instruction" not in db.stage_columns("caption"):
+            return pa.table({c: pa.array([], t) for c, t in (("clip_id", pa.string()), ("video_id", pa.string()),
+                             ("path", pa.string()), ("start", pa.float64()), ("instruction", pa.string()))})
+        summary = "NOT coalesce(\"check\" <> '', false)" if "check" in db.stage_columns("caption") else "true"
+        return db.arrow(
+            f"SELECT c.clip_id, c.video_id, c.path, coalesce(CAST(c.start AS DOUBLE), 0.0) AS start, "
+            f"coalesce(cap.instruction, '') AS instruction FROM ({cut}) c JOIN (SELECT clip_id, "
+            f"last(instruction ORDER BY _part, _row) AS instruction FROM caption WHERE {summary} AND status = 'ok' "
+            f"GROUP BY clip_id) cap USING (clip_id) ORDER BY c.video_id, start, c.clip_id")
 
     # Setup ------------------------------------------------------------------------------
     def skip_reason(self) -> str | None:
@@ -111,7 +113,7 @@ class ScoreStage(Stage):
         self.cache = EmbeddingCache(self.run.cache_dir, {**self.encoder.cache_key, "frames": cfg.frames,
                                                          "sampler": SAMPLER})
         self.prompts = self._prompt_embeddings()
-        items = self.items()
+        items = decode_arrow(self.items())
         self.ranks = {item["clip_id"]: rank for rank, item in enumerate(items)}
         self._restore_index(items)
 
@@ -249,7 +251,7 @@ class ScoreStage(Stage):
     def _lookup(self, item: Row) -> CachedClip:
         """The cached entry with its stale parts (other clip bytes, other instruction) dropped."""
         assert self.cache is not None
-        path = Path(item["path"])
+        path = self.run.clip_of(item)
         if not path.is_file():
             raise FileNotFoundError(f"clip file missing: {path.name}")
         content_hash = file_fingerprint(path)
@@ -264,7 +266,7 @@ class ScoreStage(Stage):
         from ophora_data.media.frames import sample_frames
 
         assert self.encoder is not None
-        sampled = sample_frames(Path(item["path"]), count=self.config.score.frames)
+        sampled = sample_frames(self.run.clip_of(item), count=self.config.score.frames)
         if len(sampled.frames) == 0:
             raise ValueError("no frames decoded")
         return self.encoder.preprocess(sampled.frames)
@@ -308,9 +310,14 @@ class ScoreStage(Stage):
         return {item["clip_id"] for item in todo}
 
     # Status -----------------------------------------------------------------------------
-    def status_extras(self, rows: list[Row]) -> dict[str, Any]:
-        models = sorted({str(r["model"]) for r in rows if r.get("model") and not r.get("skipped")})
-        skipped = {r["clip_id"] for r in rows if r.get("skipped")}
-        duplicates = [r for r in rows if r.get("check") == "near_duplicate" and r.get("passed") is False]
-        return {"models": models, "skipped_clips": len(skipped), "near_duplicates": len(duplicates)}
-
+    def status_figures(self, db: RunDB) -> dict[str, Any]:
+        present = db.stage_columns(self.name)
+        if not {"check", "clip_id"} <= set(present):
+            return {"models": [], "skipped_clips": 0, "near_duplicates": 0}
+        skipped = "coalesce(skipped::BOOLEAN, false)" if "skipped" in present else "false"
+        model = "model" if "model" in present else "NULL::VARCHAR"
+        models, skipped_clips, duplicates = db.execute(
+            f"SELECT list(DISTINCT {model}::VARCHAR ORDER BY {model}::VARCHAR) FILTER (WHERE {model} IS NOT NULL "
+            f"AND {model}::VARCHAR <> '' AND NOT {skipped}), count(DISTINCT clip_id) FILTER (WHERE {skipped}), "
+            f"count(*) FILTER (WHERE \"check\" = 'near_duplicate' AND passed = false) FROM score").fetchall()[0]
+        return {"models": list(models or []), "skipped_clips": skipped_clips, "near_duplicates": duplicates}

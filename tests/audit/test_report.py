@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 from html import escape
 from pathlib import Path
 
-from ophora_data.audit.decisions import bound_text, thresholds
+from ophora_data.audit.decisions import thresholds
+from ophora_data.audit.judge import bound_text
 from ophora_data.audit.report import CSP, write_report
 from ophora_data.audit.reportdata import collect
 from ophora_data.config import Bound
@@ -55,7 +57,14 @@ def test_contact_sheets_thumbnails_and_timeline(decided_run: RunDir) -> None:
     assert {cid for kind, cid in cards if kind == "kept"} == {"vidA_0", "vidA_1", "vidA_2", "vidB_2"}
     # Every window had a clip or a source frame to show: 9 inline JPEGs.
     assert page.count('src="data:image/jpeg;base64,') == 9
-    assert page.count('class="win win-') == 9
+    timelines = json.loads(re.search(r'<script type="application/json" id="timeline-data"[^>]*>(.*?)</script>',
+                                     page, re.S).group(1))
+    windows = {video: [w for w in wins] for video, _, wins in timelines["videos"]}
+    assert sorted(windows) == ["vidA", "vidB"]
+    assert sorted(f"{v}_{w[4]}" for v, ws in windows.items() for w in ws) == sorted(c for _, c in cards)
+    codes = {f"{v}_{w[4]}": w[2] for v, ws in windows.items() for w in ws}
+    assert codes["vidA_0"] == 0 and codes["vidA_4"] == 1 and codes["vidA_3"] == 2  # kept, rejected, window
+    assert timelines["reasons"][[w for w in windows["vidA"] if w[4] == "4"][0][3]] == "quality.width"
     assert 'data-reason="quality.width"' in page and 'data-reason="missing privacy"' in page
     cached = list((decided_run.cache_dir / "thumbnails").glob("*.jpg"))
     assert len(cached) == 9 and all(p.read_bytes()[:2] == b"\xff\xd8" for p in cached)

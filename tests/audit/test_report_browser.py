@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ophora_data.audit.decisions import bound_text
+from ophora_data.audit.judge import bound_text
 from ophora_data.audit.query import run_query
 from ophora_data.audit.report import write_report
 from ophora_data.run.workdir import RunDir
@@ -94,6 +94,17 @@ def test_report_in_headless_chromium(decided_run: RunDir, browser: Chromium) -> 
     assert "0 of 9 clips match" in browser.evaluate("document.getElementById('search-count').textContent")
     assert browser.evaluate(f"{search}('')") .count(",") == 8
     assert browser.evaluate("[...document.images].every(i => i.complete && i.naturalWidth > 0)")
+
+    # Timelines: drawn from the page's JSON, filtered by the same search box, a window explains itself.
+    assert browser.evaluate("document.querySelectorAll('#timeline-list rect.win').length") == 9
+    browser.evaluate(f"{search}('vidA_4')")
+    assert browser.evaluate("[...document.querySelectorAll('#timeline-list .video h3')].map(h => h.textContent)"
+                            ".join('|')").startswith("vidA ")
+    browser.evaluate("document.querySelectorAll('#timeline-list rect.win')[4].dispatchEvent("
+                     "new MouseEvent('click', {bubbles: true}))")
+    detail = browser.evaluate("document.getElementById('timeline-detail').textContent")
+    assert "vidA_4" in detail and "rejected: quality.width" in detail and "audit explain vidA_4" in detail
+    browser.evaluate(f"{search}('')")
 
     shot = browser.screenshot(ARTIFACTS / "audit-report.png")
     assert shot.stat().st_size > 10_000

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 
-from ophora_data.audit.decisions import decide_clip, reason_key
+from ophora_data.audit.decisions import reason_key
 from ophora_data.audit.decisionsets import load_decisions, read_decision_set
 from ophora_data.executors.local import RunOptions, run_stage
 from ophora_data.run.workdir import RunDir
 from ophora_data.stages.decide import DecideStage
 from ophora_data.stages.registry import get_stage, stage_config_hash
-from tests.audit.fakerun import Clip, build_run, clip_rows, standard_clips
+from tests.audit.fakerun import Clip, build_run, standard_clips, write_rows
 from tests.conftest import make_config
 
 
@@ -18,7 +18,7 @@ def _decide(run: RunDir, *sets: str) -> dict[str, dict]:
     config = make_config(*sets)
     stage = DecideStage(config, run)
     run_stage(stage, RunOptions(progress=False))
-    return load_decisions(run, stage.evidence.decision_set_id)
+    return load_decisions(run, stage.decision_set_id)
 
 
 def test_every_window_gets_one_decision_with_all_reasons(run_dir: RunDir) -> None:
@@ -69,15 +69,19 @@ def test_absent_stage_table_contributes_nothing_unless_required(run_dir: RunDir)
     assert _decide(run_dir, "decide.required_stages=[caption]")["vidA_0"]["decision"] == "kept"
 
 
-def test_failed_rows_are_reasons_and_never_crash() -> None:
+def test_failed_rows_are_reasons_and_never_crash(run_dir: RunDir) -> None:
     config = make_config()
-    clip = Clip("vidA_0")
-    rows = clip_rows(config, RunDir("/nonexistent"), clip)
-    rows["quality"] = [{"clip_id": "vidA_0", "status": "failed", "reason": "OSError: broken file"}]
-    rows["score"] = [{**rows["score"][0], "value": "n/a"}]  # not numeric: stored `passed` counts
-    decision = decide_clip(rows["segment"], {**rows, "privacy": rows["privacy"]}, config)
-    assert decision.reasons == ["missing quality", "quality failed: OSError: broken file"]
-    assert [reason_key(r) for r in decision.reasons] == ["missing quality", "quality failed"]
+    build_run(run_dir, config, [Clip("vidA_0", quality=None), Clip("vidA_1", start=5, end=10)])
+    write_rows(run_dir, config, "quality", [
+        {"clip_id": "vidA_0", "video_id": "vidA", "status": "failed", "reason": "OSError: broken file"},
+        # not numeric: the stored `passed` counts
+        {"clip_id": "vidA_1", "video_id": "vidA", "status": "ok", "reason": "", "check": "width",
+         "value": float("nan"), "passed": False}])
+    decisions = _decide(run_dir)
+    assert decisions["vidA_0"]["reasons"] == ["missing quality", "quality failed: OSError: broken file"]
+    assert decisions["vidA_0"]["reason_keys"] == ["missing quality", "quality failed"]
+    assert decisions["vidA_1"]["reasons"] == ["quality.width: failed"]
+    assert [reason_key(r) for r in decisions["vidA_0"]["reasons"]] == decisions["vidA_0"]["reason_keys"]
 
 
 def test_decision_set_metadata_records_versions(run_dir: RunDir) -> None:
@@ -103,9 +107,9 @@ def test_same_config_is_the_same_decision_set_and_resumes(run_dir: RunDir) -> No
     stage = DecideStage(make_config(), run_dir)
     result = run_stage(stage, RunOptions(progress=False))
     assert result.processed == 0 and result.skipped_done == len(first)
-    assert stage.evidence.decision_set_id == next(iter(first.values()))["decision_set_id"]
+    assert stage.decision_set_id == next(iter(first.values()))["decision_set_id"]
     other = _decide(run_dir, "score.clip_text_similarity.min=0.27")
-    assert next(iter(other.values()))["decision_set_id"] != stage.evidence.decision_set_id
+    assert next(iter(other.values()))["decision_set_id"] != stage.decision_set_id
 
 
 def test_threshold_change_upstream_still_finds_downstream_rows(run_dir: RunDir) -> None:

@@ -22,6 +22,7 @@ from ophora_data.download.archive import ARCHIVE_NAME
 from ophora_data.executors.local import RunOptions, run_stage
 from ophora_data.executors.result import StageResult
 from ophora_data.media.probe import probe_file
+from ophora_data.run.db import RunDB
 from ophora_data.run.ids import file_content_hash, generic_url_id
 from ophora_data.run.workdir import RunDir
 from ophora_data.stages.base import StageError
@@ -361,8 +362,7 @@ def test_status_extras_count_bytes_and_failures(run_dir: RunDir, server: FileSer
     stage = DownloadStage(config, run_dir)
     run_stage(stage, RunOptions(progress=False))
     assert stage.summary().startswith("download: 1 downloaded, 1 failed (permanent), 1 linked; 0.2 MiB")
-    rows = list(current(run_dir, config).values())
-    extras = stage.status_extras(rows)
+    extras = stage.status_figures(RunDB(run_dir, config))
     assert extras["bytes"] == 2 * source.stat().st_size and extras["linked_local"] == 1
     assert (extras["failed_permanent"], extras["failed_retryable"]) == (1, 0)
     assert json.dumps(extras)

@@ -76,10 +76,10 @@ def test_items_join_cut_and_caption_in_order(run_dir: RunDir) -> None:
     add_clip(run_dir, config, "vidC_0", "grasp the red capsule")
     run_dir.table("cut").append([{"clip_id": "vidC_0", "video_id": "vidC", "status": "failed", "reason": "x",
                                   "config_hash": stage_config_hash(registry.get_stage("cut"), config)}])
-    items = ScoreStage(config, run_dir).items()
+    items = ScoreStage(config, run_dir).item_rows()
     assert [(i["clip_id"], i["instruction"]) for i in items] == [("vidA_1", "rinse the green cornea"),
                                                                 ("vidB_0", "grasp the red capsule")]
-    assert Path(items[0]["path"]) == run_dir.clip("vidA_1")  # relative cut paths resolve in the run
+    assert run_dir.clip_of(items[0]) == run_dir.clip("vidA_1")  # relative cut paths resolve in the run
 
 
 def score(run: RunDir, config: Config, encoder: Any = None, limit: int | None = None,
