@@ -2,7 +2,11 @@
 
 What it adds over the bare `openai` client:
 - structured output (JSON-schema `response_format`) when the server accepts it, else the
-  prompt alone, with every answer parsed and validated; one repair turn on invalid output;
+  prompt alone, with every answer parsed (`llm_reply.py`) and validated; one repair turn on
+  invalid output;
+- `finish_reason` read on every reply: a reply cut off at `max_tokens` is never parsed or
+  "repaired" but asked once more with `max_tokens_retry`, else reported as truncated; a refusal
+  (or content filter) is reported as such, not retried;
 - retries with exponential backoff on 429/5xx/timeouts/connection errors, honouring
   `Retry-After` (seconds or HTTP date; `retry-after-ms` too);
 - a concurrency limit shared by all threads using the client;
@@ -13,9 +17,7 @@ every error message is redacted before it leaves this module.
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import threading
 import time
 from collections.abc import Callable
@@ -27,7 +29,11 @@ from pydantic import BaseModel, ValidationError
 
 from ophora_data.config.caption import CaptionConfig
 from ophora_data.models.llm_cache import RequestCache, request_key
+from ophora_data.models.llm_reply import parse_json_object
 from ophora_data.run.secrets import redact
+
+__all__ = ["LLMClient", "LLMConfigError", "LLMResult", "Usage", "parse_json_object", "resolve_base_url",
+           "retry_after_s"]
 
 Message = dict[str, str]
 Validator = Callable[[dict[str, Any]], BaseModel]
@@ -58,12 +64,16 @@ class Usage:
 
 @dataclass(frozen=True)
 class LLMResult:
+    """One `complete` call. `outcome`: ok | refusal | truncated | invalid (bad JSON or schema, also after
+    the repair turn) | unavailable (retries exhausted on 429/5xx/timeouts) | error (other HTTP errors)."""
+
     data: dict[str, Any] | None  # the validated answer, None on failure
     error: str = ""
     retryable: bool = False
     usage: Usage = field(default_factory=Usage)  # tokens paid by this call (0 on a cache hit)
     cache_hit: bool = False
     calls: int = 0
+    outcome: str = "ok"
 
 
 class _GaveUp(Exception):
@@ -97,26 +107,10 @@ def retry_after_s(headers: Any) -> float | None:
         return None
 
 
-def parse_json_object(content: str) -> dict[str, Any]:
-    """The JSON object in a reply, tolerating code fences or prose around it."""
-    text = re.sub(r"^\s*```(?:json)?\s*|\s*```\s*$", "", content or "").strip()
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as first:
-        start, end = text.find("{"), text.rfind("}")
-        if start < 0:
-            raise ValueError("no JSON object in the reply") from None
-        try:
-            value = json.loads(text[start : end + 1] if end > start else text[start:])
-        except json.JSONDecodeError:
-            raise ValueError(f"invalid JSON ({first.msg} at character {first.pos})") from None
-    if not isinstance(value, dict):
-        raise ValueError("the reply is JSON but not an object")
-    return value
-
-
 def _validation_summary(exc: ValidationError) -> str:
-    parts = [f"{'.'.join(str(p) for p in e['loc']) or 'object'}: {e['msg']}" for e in exc.errors()[:8]]
+    """`field: what is wrong` for each error (at most 8), short enough for a row's reason."""
+    parts = [f"{'.'.join(str(p) for p in e['loc']) or 'object'}: {e['msg'].removeprefix('Value error, ')[:120]}"
+             for e in exc.errors()[:8]]
     return "; ".join(parts)
 
 
@@ -191,22 +185,29 @@ class LLMClient:
         key = request_key(self.config.model, self.namespace, messages)
         if self._cache is not None and (hit := self._cache.get(key)) is not None:
             return LLMResult(hit[0], cache_hit=True)
-        usage, calls, conversation, error = Usage(), 0, messages, ""
+        usage, calls = Usage(), 0
+        conversation, error, max_tokens, repaired = messages, "", self.config.max_tokens, False
         try:
-            for _turn in range(2):  # the answer, then at most one repair turn
-                response = self._create(conversation)
+            while True:
+                response = self._create(conversation, max_tokens)
                 calls += 1
                 usage.add(getattr(response, "usage", None))
                 choice = response.choices[0] if response.choices else None
-                if choice is None:
-                    error = "the response has no choices"
-                    continue
-                refusal = getattr(choice.message, "refusal", None)
-                if refusal or choice.finish_reason == "content_filter":
-                    reason = self.redact(f"refused: {refusal or 'content filter'}")[:300]
-                    return LLMResult(None, reason, False, usage, calls=calls)
-                content = choice.message.content or ""
+                finish = getattr(choice, "finish_reason", None)
+                refusal = getattr(getattr(choice, "message", None), "refusal", None)
+                if refusal or finish == "content_filter":
+                    reason = self.redact(f"refusal: {refusal or 'content filter'}")[:300]
+                    return LLMResult(None, reason, False, usage, calls=calls, outcome="refusal")
+                if finish == "length":
+                    if max_tokens < self.config.max_tokens_retry:  # once, with the larger budget
+                        max_tokens = self.config.max_tokens_retry
+                        continue
+                    return LLMResult(None, f"truncated at {max_tokens} tokens (finish_reason=length)", False,
+                                     usage, calls=calls, outcome="truncated")
+                content = (choice.message.content or "") if choice is not None else ""
                 try:
+                    if choice is None:
+                        raise ValueError("the response has no choices")
                     data = self._validator(parse_json_object(content)).model_dump(mode="json")
                 except ValidationError as exc:
                     error = f"schema violation: {_validation_summary(exc)}"
@@ -216,24 +217,27 @@ class LLMClient:
                     if self._cache is not None:
                         self._cache.put(key, self.config.model, self.namespace, data, usage.as_dict())
                     return LLMResult(data, usage=usage, calls=calls)
-                conversation = repair(messages, content, error)
+                if repaired:
+                    break
+                repaired, conversation = True, repair(messages, content, error)
         except _GaveUp as exc:
-            return LLMResult(None, self.redact(str(exc)), True, usage, calls=calls)
+            return LLMResult(None, self.redact(str(exc)), True, usage, calls=calls, outcome="unavailable")
         except self._openai.APIStatusError as exc:
             status = exc.status_code
             message = self.redact(f"HTTP {status} from the LLM endpoint: {exc.message}")[:300]
-            return LLMResult(None, message, status not in (400, 422), usage, calls=calls)
-        return LLMResult(None, f"unparseable: {error}"[:500], False, usage, calls=calls)
+            return LLMResult(None, message, status not in (400, 422), usage, calls=calls, outcome="error")
+        return LLMResult(None, self.redact(f"invalid reply: {error}")[:500], False, usage, calls=calls,
+                         outcome="invalid")
 
-    def _request(self, messages: list[Message]) -> dict[str, Any]:
+    def _request(self, messages: list[Message], max_tokens: int) -> dict[str, Any]:
         config = self.config
         request: dict[str, Any] = {"model": config.model, "messages": messages,
-                                   "temperature": config.temperature, "max_tokens": config.max_tokens}
+                                   "temperature": config.temperature, "max_tokens": max_tokens}
         if self._response_format is not None:
             request["response_format"] = self._response_format
         return request
 
-    def _create(self, messages: list[Message]) -> Any:
+    def _create(self, messages: list[Message], max_tokens: int) -> Any:
         openai = self._openai
         transient = (openai.RateLimitError, openai.InternalServerError, openai.APITimeoutError,
                      openai.APIConnectionError)
@@ -241,7 +245,7 @@ class LLMClient:
         while True:
             try:
                 with self._limit:
-                    return self._client.chat.completions.create(**self._request(messages))
+                    return self._client.chat.completions.create(**self._request(messages, max_tokens))
             except openai.BadRequestError:
                 if self._response_format is None:
                     raise

@@ -1,57 +1,67 @@
 """`caption`: one imperative instruction + structured attributes per clip window.
 
 An LLM behind any OpenAI-compatible endpoint when one is configured, else the embedded
-rules captioner; every row says which (`captioner`, `model`, `prompt_version`). Narration
-is de-identified again before it leaves the machine, and the instruction before it is
-stored. Rows: one caption row per clip (first), then a `confidence` check row whose bound
-(`caption.confidence`) decide/refilter can re-evaluate.
+rules captioner; every row says which (`captioner`, `model`, `endpoint`, `prompt_version`), and
+the choice is recorded in the run's config the first time (`models/captioner.py`), so the
+shell's environment never changes a run's captions. Narration is de-identified again before it
+leaves the machine, and the instruction before it is stored. Rows: one caption row per clip
+(first), then a `confidence` check row whose bound (`caption.confidence`) decide/refilter can
+re-evaluate. A reply that is no usable caption is a row too: `rejected` for a refusal or a reply
+that is not valid JSON / breaks the strict schema (also after one repair turn), `failed` for a
+reply cut off at the token limit (after one retry with `caption.max_tokens_retry`) and for an
+unreachable endpoint (retried on the next run).
 """
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from tqdm import tqdm
+
 from annotation_schema import CAPTION_SCHEMA_VERSION, CaptionV1
 from ophora_data.config import Config
 from ophora_data.config.caption import CaptionConfig
-from ophora_data.models.llm import LLMClient, LLMConfigError, resolve_base_url
+from ophora_data.models import captioner as captioners
+from ophora_data.models.llm import LLMClient, LLMConfigError
 from ophora_data.models.llm_cache import RequestCache
 from ophora_data.run.workdir import RunDir
 from ophora_data.stages.base import Row, Stage, StageError, check_row
 from ophora_data.text.deid import deidentify, merge_counts
 from ophora_data.text.prompt import (
-    PROMPT_VERSION,
     build_messages,
     cache_namespace,
+    phase_vocabulary,
     repair_messages,
     response_format,
 )
-from ophora_data.text.rules_captioner import RULES_VERSION, caption_rules
+from ophora_data.text.rules_captioner import caption_rules
 
 NOT_PROCEDURAL = "not procedural narration"
 CACHE_FILE = "llm_requests.sqlite"
+# LLMResult.outcome -> the row's status: the model's own answer that is no caption is an audit
+# record (rejected); a cut-off reply or an unusable endpoint is a failure.
+_STATUS = {"refusal": "rejected", "invalid": "rejected", "truncated": "failed", "unavailable": "failed",
+           "error": "failed"}
 
 
 def resolve_captioner(config: CaptionConfig) -> str:
     """`auto` means the LLM when an endpoint is configured (config or OPENAI_BASE_URL), else rules."""
-    if config.captioner != "auto":
-        return config.captioner
-    return "llm" if resolve_base_url(config) else "rules"
+    return captioners.resolve(config)[0]
 
 
 @dataclass(frozen=True)
 class _Outcome:
     caption: CaptionV1 | None
-    captioner: str
-    model: str
-    prompt_version: str
+    maker: captioners.Captioner
     tokens: dict[str, int] = field(default_factory=lambda: {"prompt": 0, "completion": 0, "total": 0})
     cache_hit: bool = False
     error: str = ""
     retryable: bool = False
+    status: str = "failed"  # of a reply that gave no caption
 
 
 class CaptionStage(Stage):
@@ -66,22 +76,45 @@ class CaptionStage(Stage):
     def __init__(self, config: Config, run: RunDir) -> None:
         super().__init__(config, run)
         self.captioner: str | None = None
+        self._maker: captioners.Captioner | None = None
         self._llm: LLMClient | None = None
 
     @classmethod
     def hash_inputs(cls, config: Config) -> dict[str, Any]:
-        """What, outside the config sections, changes the output: which captioner and endpoint run."""
-        captioner = resolve_captioner(config.caption)
-        base_url = resolve_base_url(config.caption) if captioner == "llm" else None
-        return {"captioner": captioner, "base_url": base_url}
+        """Which captioner runs and its prompt version (the raw `captioner`/`base_url` fields are left
+        out of the section hash): once the run's config records them, this no longer depends on the shell,
+        and a recorded config hashes as the `auto` config that it was resolved from."""
+        maker = captioners.identity(config.caption)
+        return {"captioner": maker.kind, "prompt_version": maker.prompt_version}
 
     def setup(self) -> None:
-        self.captioner = resolve_captioner(self.config.caption)
+        """Record the captioner in the run's config (first run), say what gets replaced, connect the LLM."""
+        cfg = self.config.caption
+        try:
+            made = captioners.existing(self.run)
+            if mismatch := captioners.shell_mismatch(cfg, made):
+                raise StageError(f"caption: {mismatch}")
+            if not captioners.is_recorded(cfg):
+                self.config = captioners.record(self.run, self.config)
+            captioners.check_endpoint(self.config.caption.base_url)
+        except captioners.CaptionerError as exc:
+            raise StageError(f"caption: {exc}") from exc
+        cfg = self.config.caption
+        for notice in (captioners.environment_notice(cfg), captioners.replacement_notice(cfg, made)):
+            if notice:
+                tqdm.write(notice, file=sys.stderr)
+        self._maker = captioners.identity(cfg)
+        self.captioner = self._maker.kind
         if self.captioner != "llm":
             return
+        vocabulary = phase_vocabulary(cfg.phases, cfg.other_phase)
+
+        def validate(data: dict[str, Any]) -> CaptionV1:
+            return CaptionV1.model_validate(data, context={"phases": vocabulary})
+
         try:
-            self._llm = LLMClient(self.config.caption, CaptionV1.model_validate, cache_namespace(),
-                                  response_format(), RequestCache(self.run.cache_dir / CACHE_FILE))
+            self._llm = LLMClient(cfg, validate, cache_namespace(), response_format(cfg.phases, cfg.other_phase),
+                                  RequestCache(self.run.cache_dir / CACHE_FILE))
             self._llm.check()
         except LLMConfigError as exc:
             raise StageError(str(exc)) from exc
@@ -106,27 +139,28 @@ class CaptionStage(Stage):
     def _caption(self, item: Row) -> _Outcome:
         narration = deidentify(item["narration"], self.config.deid).text
         cfg = self.config.caption
+        assert self._maker is not None  # set by setup()
         if self._llm is None:
-            return _Outcome(caption_rules(narration, cfg.phases), "rules", "rules", RULES_VERSION)
-        result = self._llm.complete(build_messages(narration, cfg.procedure, cfg.phases), repair_messages)
+            return _Outcome(caption_rules(narration, cfg.phases), self._maker)
+        messages = build_messages(narration, cfg.procedure, cfg.phases, cfg.other_phase)
+        result = self._llm.complete(messages, repair_messages)
         caption = CaptionV1.model_validate(result.data) if result.data is not None else None
-        return _Outcome(caption, "llm", cfg.model, PROMPT_VERSION, result.usage.as_dict(), result.cache_hit,
-                        result.error, result.retryable)
+        return _Outcome(caption, self._maker, result.usage.as_dict(), result.cache_hit, result.error,
+                        result.retryable, _STATUS.get(result.outcome, "failed"))
 
     def _rows(self, item: Row, outcome: _Outcome) -> list[Row]:
         row: Row = {"clip_id": item["clip_id"], "video_id": item.get("video_id"),
-                    "captioner": outcome.captioner, "model": outcome.model,
-                    "prompt_version": outcome.prompt_version, "schema_version": CAPTION_SCHEMA_VERSION,
+                    **captioners.row_identity(outcome.maker), "schema_version": CAPTION_SCHEMA_VERSION,
                     "tokens": outcome.tokens, "cache_hit": outcome.cache_hit}
         if outcome.caption is None:
-            return [{**row, "status": "failed", "reason": outcome.error, "retryable": outcome.retryable}]
+            return [{**row, "status": outcome.status, "reason": outcome.error, "retryable": outcome.retryable}]
         instruction, attributes, counts = self._deidentified(outcome.caption)
         procedural = outcome.caption.is_procedural or not self.config.caption.require_procedural
         row.update(status="ok" if procedural else "rejected", reason="" if procedural else NOT_PROCEDURAL,
                    instruction=instruction, attributes=attributes, deid_counts=counts)
         check = check_row("clip_id", item["clip_id"], "confidence", outcome.caption.confidence,
-                          self.config.caption.confidence, model=outcome.model,
-                          model_revision=outcome.prompt_version, video_id=item.get("video_id"))
+                          self.config.caption.confidence, model=outcome.maker.model,
+                          model_revision=outcome.maker.prompt_version, video_id=item.get("video_id"))
         return [row, check]
 
     def _deidentified(self, caption: CaptionV1) -> tuple[str, dict[str, Any], dict[str, int]]:
@@ -148,14 +182,18 @@ class CaptionStage(Stage):
         return instruction, attributes, merge_counts(*counts)
 
     def status_extras(self, rows: list[Row]) -> dict[str, Any]:
-        """Captioners used, LLM requests paid, cache hits and token usage of the current rows."""
+        """Captioners used (kind, and who exactly: model, endpoint, prompt), LLM requests paid, cache
+        hits and token usage of the current rows."""
         main = [r for r in rows if r.get("captioner")]
         tokens: Counter[str] = Counter()
         for row in main:
             tokens.update({k: int(v or 0) for k, v in (row.get("tokens") or {}).items()})
         llm = [r for r in main if r.get("captioner") == "llm"]
+        makers = Counter(captioners.Captioner(r["captioner"], str(r.get("model")), r.get("endpoint"),
+                                              str(r.get("prompt_version"))).describe() for r in main)
         extras: dict[str, Any] = {
             "captioner": dict(Counter(r["captioner"] for r in main)),
+            "captioned_by": dict(makers),
             "llm_requests": sum(1 for r in llm if not r.get("cache_hit")),
             "cache_hits": sum(1 for r in llm if r.get("cache_hit")),
             "tokens": {k: tokens.get(k, 0) for k in ("prompt", "completion", "total")},

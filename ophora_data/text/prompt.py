@@ -46,9 +46,17 @@ Your previous answer was not valid: {error}.
 Answer again with only the JSON object matching the schema, nothing else."""
 
 
-def build_messages(narration: str, procedure: str, phases: tuple[str, ...]) -> list[Message]:
+def phase_vocabulary(phases: tuple[str, ...], other: str | None = None) -> tuple[str, ...]:
+    """The phases a reply may name: the configured ones plus the configured "other", if any."""
+    return (*phases, other) if other and phases and other not in phases else tuple(phases)
+
+
+def build_messages(narration: str, procedure: str, phases: tuple[str, ...], other: str | None = None
+                   ) -> list[Message]:
+    """System + user messages for one window's (de-identified) narration; `other` joins the phase list."""
     schema = json.dumps(caption_json_schema(), separators=(",", ":"))
-    phase_list = ", ".join(json.dumps(p) for p in phases) if phases else "a short phase name"
+    vocabulary = phase_vocabulary(phases, other)
+    phase_list = ", ".join(json.dumps(p) for p in vocabulary) if vocabulary else "a short phase name"
     return [
         {"role": "system", "content": _SYSTEM.format(procedure=procedure, phases=phase_list, schema=schema)},
         {"role": "user", "content": _USER.format(narration=json.dumps(narration, ensure_ascii=False))},
@@ -78,7 +86,12 @@ def _strict_schema(node: Any) -> Any:
     return node
 
 
-def response_format(schema_name: str = "caption_v1") -> dict[str, Any]:
-    """OpenAI structured output: the server constrains decoding to the schema (vLLM supports it)."""
+def response_format(phases: tuple[str, ...] = (), other: str | None = None, schema_name: str = "caption_v1"
+                    ) -> dict[str, Any]:
+    """OpenAI structured output: the server constrains decoding to the schema (vLLM supports it),
+    with `surgical_phase` limited to the vocabulary (or null) when one is configured."""
     schema = _strict_schema(caption_json_schema())
+    if vocabulary := phase_vocabulary(phases, other):
+        phase = schema["properties"]["surgical_phase"]
+        schema["properties"]["surgical_phase"] = {**phase, "enum": [*vocabulary, None]}
     return {"type": "json_schema", "json_schema": {"name": schema_name, "schema": schema, "strict": True}}

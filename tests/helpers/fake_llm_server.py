@@ -2,7 +2,11 @@
 
 Faults are consumed one per chat request, in order; when none is queued the server answers
 with `responder(narration)` (a valid caption by default). Every request body and its
-Authorization header are recorded so tests can check what left the machine.
+Authorization header are recorded so tests can check what left the machine (and with which
+`max_tokens`). Besides transport faults (429, 5xx, timeouts) it sends the lax replies real
+servers send: a reply cut off at the token limit (`finish_reason: "length"`, possibly with no
+content at all), fenced or `<think>`-prefixed JSON, wrong types, refusals, and any whole
+`chat.completion` object (`Fault.completion`, e.g. the field cases' recorded replies).
 
     with FakeLLMServer() as server:
         server.faults.extend([Fault.rate_limited(retry_after="1"), Fault.server_error()])
@@ -43,11 +47,16 @@ def default_caption(narration: str) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Fault:
-    kind: str  # rate_limited | server_error | timeout | invalid_json | schema_violation | refusal | content
+    # rate_limited | server_error | timeout | invalid_json | schema_violation | refusal | content | completion
+    kind: str
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     delay_s: float = 0.0
     content: str | None = None
+    finish_reason: str = "stop"
+    message: dict[str, Any] = field(default_factory=dict)  # extra message fields (reasoning_content, ...)
+    completion_tokens: int = 20
+    whole: dict[str, Any] | None = None  # a complete chat.completion object to send as it is
 
     @classmethod
     def rate_limited(cls, retry_after: str | None = "1") -> Fault:
@@ -79,8 +88,21 @@ class Fault:
         return cls("reject_response_format", 400)
 
     @classmethod
-    def reply(cls, content: str) -> Fault:
-        return cls("content", content=content)
+    def reply(cls, content: str, finish_reason: str = "stop", **message: Any) -> Fault:
+        return cls("content", content=content, finish_reason=finish_reason, message=message)
+
+    @classmethod
+    def truncated(cls, content: str | None = '{"instruction": "Make a clear corneal incision", "instruments": ["',
+                  completion_tokens: int = 512) -> Fault:
+        """Cut off at max_tokens: a JSON fragment (or, as reasoning models do, no content at all)."""
+        extra = {} if content is not None else {"reasoning_content": "Let me think about which phase this is"}
+        return cls("content", content=content, finish_reason="length", message=extra,
+                   completion_tokens=completion_tokens)
+
+    @classmethod
+    def completion(cls, whole: dict[str, Any]) -> Fault:
+        """Send this chat.completion object (its model and created fields follow the request)."""
+        return cls("completion", whole=whole)
 
 
 @dataclass
@@ -182,18 +204,25 @@ class FakeLLMServer:
                         self._send(fault.status, {"error": {"message": message.get(fault.kind, fault.kind),
                                                             "type": fault.kind}}, fault.headers)
                         return
+                if fault is not None and fault.whole is not None:
+                    self._send(200, {**fault.whole, "model": body.get("model", server.model), "created": 0})
+                    return
                 message: dict[str, Any] = {"role": "assistant", "content": None}
                 if fault is not None and fault.kind == "refusal":
                     message["refusal"] = "I'm sorry, I can't help with that."
-                elif fault is not None and fault.content is not None:
+                elif fault is not None and (fault.content is not None or fault.finish_reason == "length"):
                     message["content"] = fault.content
                 else:
                     message["content"] = json.dumps(server.responder(_narration(body)))
+                message.update(fault.message if fault is not None else {})
+                finish = fault.finish_reason if fault is not None else "stop"
+                completion = fault.completion_tokens if fault is not None else 20
                 self._send(200, {
                     "id": f"chatcmpl-{len(server.requests)}", "object": "chat.completion", "created": 0,
                     "model": body.get("model", server.model),
-                    "choices": [{"index": 0, "message": message, "finish_reason": "stop", "logprobs": None}],
-                    "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120},
+                    "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
+                    "usage": {"prompt_tokens": 100, "completion_tokens": completion,
+                              "total_tokens": 100 + completion},
                 })
 
         return Handler

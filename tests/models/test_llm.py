@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -12,11 +13,12 @@ from typing import Any
 import pytest
 
 from annotation_schema import CaptionV1
-from ophora_data.config.caption import CaptionConfig
+from ophora_data.config.caption import CATARACT_PHASES, CaptionConfig
 from ophora_data.models.llm import LLMClient, LLMConfigError, parse_json_object, retry_after_s
 from ophora_data.models.llm_cache import RequestCache
 from ophora_data.text.prompt import build_messages, cache_namespace, repair_messages, response_format
 from tests.helpers.fake_llm_server import FakeLLMServer, Fault, default_caption
+from tests.helpers.fieldcases import CASE_16, case_dir
 
 SECRET = "sk-test-0123456789abcdefSECRET"
 
@@ -136,27 +138,26 @@ def test_invalid_json_then_valid_after_one_repair(server: FakeLLMServer, make_cl
     assert "invalid JSON" in repair[-1]["content"]
 
 
-def test_schema_violation_twice_is_unparseable(server: FakeLLMServer, make_client: MakeClient) -> None:
+def test_schema_violation_twice_is_an_invalid_reply(server: FakeLLMServer, make_client: MakeClient) -> None:
     server.faults.extend([Fault.schema_violation(), Fault.schema_violation()])
     client = make_client()
     result = client.complete(_messages(), repair_messages)
-    assert result.data is None and not result.retryable
-    assert result.error.startswith("unparseable: schema violation")
+    assert result.data is None and not result.retryable and result.outcome == "invalid"
+    assert result.error.startswith("invalid reply: schema violation")
     assert "confidence: Input should be less than or equal to 1" in result.error
     # A failure is not cached: the next call asks again (and gets a valid answer).
     assert client.complete(_messages(), repair_messages).data is not None
 
 
-def test_refusal_is_a_permanent_failure(server: FakeLLMServer, make_client: MakeClient) -> None:
+def test_refusal_is_reported_not_retried(server: FakeLLMServer, make_client: MakeClient) -> None:
     server.faults.append(Fault.refusal())
     result = make_client().complete(_messages(), repair_messages)
-    assert result.data is None and not result.retryable and result.error.startswith("refused: ")
+    assert result.data is None and not result.retryable and result.outcome == "refusal"
+    assert result.error == "refusal: I'm sorry, I can't help with that."
     assert len(server.chat_requests) == 1
 
 
 def test_prose_and_fences_around_json_are_tolerated(server: FakeLLMServer, make_client: MakeClient) -> None:
-    import json
-
     fenced = "Here you go:\n```json\n" + json.dumps(default_caption("make the incision")) + "\n```"
     server.faults.append(Fault.reply(fenced))
     assert make_client().complete(_messages(), repair_messages).calls == 1
@@ -251,3 +252,130 @@ def test_openai_base_url_env_is_used(server: FakeLLMServer, monkeypatch: pytest.
     client = LLMClient(CaptionConfig(model=server.model), CaptionV1.model_validate, cache_namespace())
     assert client.base_url == server.base_url
     assert client.complete(_messages(), repair_messages).data is not None
+
+
+# finish_reason, truncation and lax replies (field case 16 and the same kinds generated here) --------
+
+
+def phase_client(make_client: MakeClient, **overrides: Any) -> LLMClient:
+    """A client validating as the caption stage does: strict types and the cataract phase vocabulary."""
+    client = make_client(**overrides)
+    client._validator = lambda data: CaptionV1.model_validate(data, context={"phases": CATARACT_PHASES})
+    return client
+
+
+def max_tokens_sent(server: FakeLLMServer) -> list[int]:
+    return [r.body["max_tokens"] for r in server.chat_requests]
+
+
+def test_a_truncated_reply_is_asked_once_more_with_the_larger_budget(server: FakeLLMServer,
+                                                                     make_client: MakeClient) -> None:
+    server.faults.append(Fault.truncated())
+    result = make_client(max_tokens=512, max_tokens_retry=1536).complete(_messages(), repair_messages)
+    assert result.data is not None and result.calls == 2
+    assert max_tokens_sent(server) == [512, 1536]
+    assert server.chat_requests[1].body["messages"] == server.chat_requests[0].body["messages"]  # no repair turn
+
+
+@pytest.mark.parametrize("content", ['{"instruction": "Make a clear corneal incision", "instruments": ["', None])
+def test_truncated_twice_fails_with_the_token_limit_and_is_never_completed(
+    server: FakeLLMServer, make_client: MakeClient, content: str | None
+) -> None:
+    server.faults.extend([Fault.truncated(content), Fault.truncated(content)])
+    client = make_client(max_tokens=512, max_tokens_retry=2048)
+    result = client.complete(_messages(), repair_messages)
+    assert result.data is None and result.outcome == "truncated" and not result.retryable
+    assert result.error == "truncated at 2048 tokens (finish_reason=length)"
+    assert max_tokens_sent(server) == [512, 2048]
+    assert client.complete(_messages(), repair_messages).data is not None  # nothing cached from the fragment
+
+
+def test_no_retry_when_the_retry_budget_is_not_larger(server: FakeLLMServer, make_client: MakeClient) -> None:
+    server.faults.append(Fault.truncated())
+    result = make_client(max_tokens=1024, max_tokens_retry=1024).complete(_messages(), repair_messages)
+    assert result.error == "truncated at 1024 tokens (finish_reason=length)" and len(server.chat_requests) == 1
+
+
+FIELD_CAPTION = {"instruction": "Make a clear corneal incision with the keratome.", "surgical_phase": "incision",
+                 "instruments": ["keratome"], "action": "incise", "anatomy": "cornea", "medications": [],
+                 "is_procedural": True, "confidence": 0.86}
+# scenario -> (outcome, requests made, reason prefix); the mock replays the same scenario on every request.
+FIELD_OUTCOMES = {
+    "01_valid": ("ok", 1, ""),
+    "02_fenced": ("ok", 1, ""),
+    "03_think_prefix": ("ok", 1, ""),
+    "04_refusal": ("refusal", 1, "refusal: I'm sorry, but I can't help with that request."),
+    "05_truncated_length": ("truncated", 2, "truncated at 2048 tokens (finish_reason=length)"),
+    "06_length_null_content": ("truncated", 2, "truncated at 2048 tokens (finish_reason=length)"),
+    "07_trailing_comma": ("ok", 1, ""),
+    "08_schema_mismatch": ("invalid", 2, "invalid reply: schema violation: surgical_phase:"),
+}
+
+
+@pytest.mark.parametrize("scenario", sorted(FIELD_OUTCOMES))
+def test_case16_recorded_replies(server: FakeLLMServer, make_client: MakeClient, scenario: str) -> None:
+    whole = json.loads((case_dir(CASE_16) / "responses" / f"{scenario}.json").read_text())
+    server.faults.extend([Fault.completion(whole)] * 3)
+    result = phase_client(make_client, max_tokens=512, max_tokens_retry=2048).complete(_messages(), repair_messages)
+    outcome, requests, reason = FIELD_OUTCOMES[scenario]
+    assert (result.outcome, len(server.chat_requests)) == (outcome, requests), result.error
+    assert result.error.startswith(reason)
+    if outcome == "ok":
+        assert result.data == FIELD_CAPTION  # never the fence, the decoy draft or a partial object
+    else:
+        assert result.data is None
+    if scenario == "08_schema_mismatch":  # every bad field is named, nothing coerced
+        for name in ("surgical_phase", "instruments", "medications", "is_procedural", "confidence", "notes"):
+            assert f"{name}:" in result.error
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("is_procedural", "yes"), ("is_procedural", "true"), ("is_procedural", 1), ("confidence", "0.9"),
+     ("confidence", "high"), ("confidence", True), ("instruments", "keratome"), ("medications", None),
+     ("instruction", 5), ("surgical_phase", "Phaco"), ("surgical_phase", "Incision (phase 1)")],
+)
+def test_lax_types_and_unknown_phases_are_rejected_naming_the_field(
+    server: FakeLLMServer, make_client: MakeClient, field: str, value: Any
+) -> None:
+    lax = json.dumps({**FIELD_CAPTION, field: value})
+    server.faults.extend([Fault.reply(lax), Fault.reply(lax)])
+    result = phase_client(make_client).complete(_messages(), repair_messages)
+    assert result.outcome == "invalid" and f"{field}:" in result.error
+    assert "repair" not in server.chat_requests[0].body["messages"][-1]["content"]
+    assert field in server.chat_requests[1].body["messages"][-1]["content"]  # the repair turn says what was wrong
+
+
+def test_a_phase_in_another_case_is_stored_in_the_configured_spelling(server: FakeLLMServer,
+                                                                      make_client: MakeClient) -> None:
+    server.faults.append(Fault.reply(json.dumps({**FIELD_CAPTION, "surgical_phase": " Lens  Implantation"})))
+    result = phase_client(make_client).complete(_messages(), repair_messages)
+    assert result.data is not None and result.data["surgical_phase"] == "lens implantation"
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [
+        ('<think>draft {"instruction": "Cut with scissors."}</think>\n{"a": 1}', {"a": 1}),
+        ('<thinking>\n{"a": 0}\n</thinking>```json\n{"a": [1, 2,],}\n```', {"a": [1, 2]}),
+        ('Here it is: {"a": "keep ,] and ,} in strings",} Hope this helps.', {"a": "keep ,] and ,} in strings"}),
+        ('{"a": "an escaped quote \\" then ,]", "b": "a backslash \\\\",}',
+         {"a": 'an escaped quote " then ,]', "b": "a backslash \\"}),
+    ],
+)
+def test_reply_parsing_drops_reasoning_fences_and_trailing_commas(reply: str, expected: dict) -> None:
+    assert parse_json_object(reply) == expected
+
+
+@pytest.mark.parametrize(
+    ("reply", "message"),
+    [
+        ('<think>{"instruction": "Cut with scissors."} and then', "no JSON object"),  # only a draft, unclosed
+        ('{"instruction": "Make", "instruments": ["keratome", "', "invalid JSON"),  # never completed
+        ('{"a": 1}\n{"a": 2}', "2 JSON objects"),
+        (None, "no JSON object"),
+    ],
+)
+def test_reply_parsing_refuses_drafts_fragments_and_ambiguity(reply: str | None, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse_json_object(reply)

@@ -20,6 +20,7 @@ from ophora_data.text.prompt import PROMPT_VERSION
 from ophora_data.text.rules_captioner import RULES_VERSION
 from tests.conftest import make_config
 from tests.helpers.fake_llm_server import FakeLLMServer, Fault, default_caption
+from tests.helpers.fieldcases import CASE_16, case_dir
 from tests.stages.test_segment import add_transcripts, demo_transcript
 
 QUIET = RunOptions(progress=False)
@@ -73,8 +74,9 @@ def test_rules_captioner_offline_on_the_demo_narration(run_dir: RunDir) -> None:
     assert main["demo-case_0"]["instruction"] == (
         "Make a clear corneal incision at the temporal limbus with the keratome.")
     extras = stage_status(run_dir, config, "caption")["extras"]
-    assert extras == {"captioner": {"rules": 6}, "llm_requests": 0, "cache_hits": 0,
-                      "tokens": {"prompt": 0, "completion": 0, "total": 0}}
+    assert extras == {"captioner": {"rules": 6}, "captioned_by": {"the rules captioner (rules-v1)": 6},
+                      "llm_requests": 0, "cache_hits": 0, "tokens": {"prompt": 0, "completion": 0, "total": 0}}
+    assert all(row["endpoint"] is None for row in main.values())
 
 
 def test_confidence_bound_rejects_with_a_stored_value(run_dir: RunDir) -> None:
@@ -98,8 +100,8 @@ def test_llm_captions_tokens_cache_and_status(run_dir: RunDir, server: FakeLLMSe
     result = run_stage(CaptionStage(config, run_dir), QUIET)
     assert result.status_counts == {"ok": 5, "rejected": 1}
     main, _ = caption_rows(run_dir, config)
-    assert {(r["captioner"], r["model"], r["prompt_version"]) for r in main.values()} == {
-        ("llm", server.model, PROMPT_VERSION)}
+    assert {(r["captioner"], r["model"], r["endpoint"], r["prompt_version"]) for r in main.values()} == {
+        ("llm", server.model, server.base_url, PROMPT_VERSION)}
     assert all(r["tokens"] == {"prompt": 100, "completion": 20, "total": 120} for r in main.values())
     assert len(server.chat_requests) == 6
     assert {r.authorization for r in server.chat_requests} == {f"Bearer {SECRET}"}
@@ -157,19 +159,19 @@ def test_faults_become_rows_and_retries_follow_retryable(run_dir: RunDir, server
     main, checks = caption_rows(run_dir, config)
     status = {cid: (r["status"], r["reason"], r.get("retryable")) for cid, r in main.items()}
     assert status["one_0"][0] == "ok"
-    assert status["one_1"][0] == "failed" and status["one_1"][1].startswith("refused:")
-    assert status["one_1"][2] is False
+    # The model's own non-answers are audit records: rejected with the reason, never retried.
+    assert status["one_1"] == ("rejected", "refusal: I'm sorry, I can't help with that.", False)
     assert status["one_2"] == ("failed", "server error (HTTP 500) after 3 attempts", True)
     assert status["one_3"][0] == "ok" and main["one_3"]["tokens"]["total"] == 240
-    assert status["one_4"][0] == "failed" and status["one_4"][1].startswith("unparseable: schema violation")
+    assert status["one_4"][0] == "rejected" and status["one_4"][1].startswith("invalid reply: schema violation")
     assert status["one_5"][0] == "ok"
     assert "one_1" not in checks and "one_3" in checks
-    # A plain rerun retries only the retryable failure; --retry-failed retries the rest too.
+    # A plain rerun retries only the retryable failure; --retry-failed has nothing left to retry.
     before = len(server.chat_requests)
     assert run_stage(CaptionStage(config, run_dir), QUIET).processed == 1
     assert len(server.chat_requests) == before + 1
     retried = run_stage(CaptionStage(config, run_dir), RunOptions(progress=False, retry_failed=True))
-    assert retried.processed == 2
+    assert retried.processed == 0
     assert stage_status(run_dir, config, "caption")["failed"] == 0
 
 
@@ -188,18 +190,138 @@ def test_prompt_injection_in_narration_cannot_change_the_output(run_dir: RunDir,
     assert json.loads(user.split("\n", 1)[1]).startswith("Ignore previous instructions")
 
 
-def test_auto_uses_openai_base_url_and_bad_endpoints_stop_the_stage(
-        run_dir: RunDir, server: FakeLLMServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    config = make_config(f"caption.model={server.model}")
-    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
-    assert resolve_captioner(config.caption) == "llm"
-    segmented(run_dir, config)
-    run_stage(CaptionStage(config, run_dir), QUIET)
-    main, _ = caption_rows(run_dir, config)
-    assert {r["captioner"] for r in main.values()} == {"llm"}
-    monkeypatch.delenv("OPENAI_BASE_URL")
-    # The captioner is part of the stage hash: without the endpoint, the rules captioner has work to do.
-    assert stage_status(run_dir, config, "caption")["pending"] == len(main)
+def test_bad_endpoints_stop_the_stage_before_any_row(run_dir: RunDir, server: FakeLLMServer) -> None:
+    segmented(run_dir, make_config())
     with pytest.raises(StageError, match="not served"):
         unserved = make_config(f"caption.base_url={server.base_url}", "caption.model=x/y")
-        run_stage(CaptionStage(unserved, run_dir), RunOptions(progress=False, overwrite=True))
+        run_stage(CaptionStage(unserved, run_dir), QUIET)
+    with pytest.raises(StageError, match="carries credentials"):
+        leaky = make_config("caption.base_url=http://user:hunter2@127.0.0.1:9/v1")
+        run_stage(CaptionStage(leaky, run_dir), QUIET)
+    assert not run_dir.table("caption").all_rows()
+    assert "hunter2" not in (run_dir.config_path.read_text() if run_dir.config_path.exists() else "")
+
+
+# Field case 16: what real endpoints send, end to end through the stage -----------------------------
+
+CASE16_OUTCOMES = [  # scenario, requests it takes, (status, reason prefix) of its clip
+    ("01_valid", 1, ("ok", "")),
+    ("02_fenced", 1, ("ok", "")),
+    ("03_think_prefix", 1, ("ok", "")),
+    ("04_refusal", 1, ("rejected", "refusal: I'm sorry, but I can't help with that request.")),
+    ("05_truncated_length", 2, ("failed", "truncated at 2048 tokens (finish_reason=length)")),
+    ("06_length_null_content", 2, ("failed", "truncated at 2048 tokens (finish_reason=length)")),
+    ("07_trailing_comma", 1, ("ok", "")),
+    ("08_schema_mismatch", 2, ("rejected", "invalid reply: schema violation: surgical_phase:")),
+]
+
+
+def test_case16_every_reply_kind_becomes_the_right_row(run_dir: RunDir, server: FakeLLMServer) -> None:
+    responses = case_dir(CASE_16) / "responses"
+    config = llm_config(server, "caption.concurrency=1", "caption.max_tokens=512", "caption.max_tokens_retry=2048")
+    second = demo_transcript()  # the same timing, other words: no request is answered from the cache
+    for segment in second["segments"]:
+        segment["text"] = segment["text"].upper()
+        for word in segment["words"]:
+            word["word"] = word["word"].upper()
+    segmented(run_dir, config, {"a": demo_transcript(), "b": second})  # 12 windows
+    for scenario, requests, _ in CASE16_OUTCOMES:
+        whole = json.loads((responses / f"{scenario}.json").read_text())
+        server.faults.extend([Fault.completion(whole)] * requests)
+    result = run_stage(CaptionStage(config, run_dir), QUIET)
+    assert result.processed == 12  # the stage finishes: no reply aborts the run
+    main, checks = caption_rows(run_dir, config)
+    clips = sorted(main, key=lambda c: (c[0], int(c.rsplit("_", 1)[1])))
+    for clip_id, (scenario, _, (status, reason)) in zip(clips, CASE16_OUTCOMES, strict=False):
+        row = main[clip_id]
+        assert (row["status"], row["reason"][: len(reason)]) == (status, reason), scenario
+        if status == "ok":  # exactly the 01 caption: no fence, no decoy, nothing partial or mistyped
+            assert row["instruction"] == "Make a clear corneal incision with the keratome."
+            assert row["attributes"] == {"surgical_phase": "incision", "instruments": ["keratome"],
+                                         "action": "incise", "anatomy": "cornea", "medications": [],
+                                         "is_procedural": True, "confidence": 0.86}
+            assert checks[clip_id]["value"] == 0.86
+        else:
+            assert "instruction" not in row or row["instruction"] is None, scenario
+            assert clip_id not in checks
+    assert len(server.chat_requests) == sum(n for _, n, _ in CASE16_OUTCOMES) + 4  # the other 4 clips: 1 each
+    reasons = stage_status(run_dir, config, "caption")["reasons"]
+    assert reasons["truncated at 2048 tokens (finish_reason=length)"] == 2
+    assert reasons["refusal: I'm sorry, but I can't help with that request."] == 1
+    assert sum(1 for r in reasons if r.startswith("invalid reply: schema violation")) == 1
+
+
+# The captioner belongs to the run, not to the shell ---------------------------------------------------
+
+
+def cli(*args: str) -> tuple[int, str]:
+    from typer.testing import CliRunner
+
+    from cli import app
+
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.output + (getattr(result, "stderr", "") if result.stderr_bytes else "")
+
+
+def test_llm_captions_stay_put_in_a_shell_without_openai_base_url(
+        run_dir: RunDir, server: FakeLLMServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    segmented(run_dir, make_config())
+    workdir = str(run_dir.root)
+    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    code, _ = cli("caption", "-w", workdir, "--set", f"caption.model={server.model}")
+    assert code == 0 and len(server.chat_requests) == 6
+    recorded = run_dir.load_config().caption
+    assert (recorded.captioner, recorded.base_url) == ("llm", server.base_url)  # the run's config says so now
+
+    monkeypatch.delenv("OPENAI_BASE_URL")  # another shell
+    code, output = cli("status", "-w", workdir, "--json")
+    caption = json.loads(output)["caption"]
+    assert code == 0 and (caption["ok"], caption["rejected"], caption["pending"]) == (5, 1, 0)
+    assert caption["extras"]["captioned_by"] == {
+        f"the LLM {server.model} at {server.base_url} ({PROMPT_VERSION})": 6}
+    code, output = cli("caption", "-w", workdir, "--json")
+    assert code == 0 and json.loads(output[output.index("{"):])["processed"] == 0  # nothing replaced
+    code, _ = cli("caption", "-w", workdir, "--overwrite")  # same captioner, from the request cache
+    main, _ = caption_rows(run_dir, run_dir.load_config())
+    assert code == 0 and {r["captioner"] for r in main.values()} == {"llm"} and len(server.chat_requests) == 6
+    assert {r["cache_hit"] for r in main.values()} == {True}
+
+    # Another captioner takes a config change, and the command says what it replaces before it starts.
+    code, output = cli("caption", "-w", workdir, "--set", "caption.captioner=rules")
+    assert code == 0 and "6 clip(s) have captions by another captioner" in output
+    assert f"6 by the LLM {server.model} at {server.base_url}" in output
+    main, _ = caption_rows(run_dir, run_dir.load_config())
+    assert {r["captioner"] for r in main.values()} == {"rules"}
+    for path in run_dir.root.rglob("*"):  # the key is in no file of the run
+        assert not path.is_file() or SECRET.encode() not in path.read_bytes(), path
+
+
+def test_recorded_config_hashes_as_the_auto_config_it_came_from(
+        run_dir: RunDir, server: FakeLLMServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    auto = make_config(f"caption.model={server.model}")
+    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+    in_shell = registry.stage_config_hash(CaptionStage, auto)
+    segmented(run_dir, auto)
+    run_stage(CaptionStage(auto, run_dir), QUIET)
+    recorded = run_dir.load_config()
+    monkeypatch.delenv("OPENAI_BASE_URL")
+    assert registry.stage_config_hash(CaptionStage, recorded) == in_shell  # rows stay current
+    assert registry.stage_config_hash(CaptionStage, auto) != in_shell  # what auto alone would mean here
+    # The endpoint only serves the model: moving the server is not a new captioner.
+    moved = recorded.model_copy(update={"caption": recorded.caption.model_copy(update={"base_url": "http://x/v1"})})
+    assert registry.stage_config_hash(CaptionStage, moved) == in_shell
+
+
+def test_unrecorded_auto_refuses_to_swap_captioners_with_the_shell(
+        run_dir: RunDir, server: FakeLLMServer) -> None:
+    # Captions made by the LLM under a config that named its endpoint, as runs did before the
+    # captioner was recorded; now `auto` in a shell without OPENAI_BASE_URL would mean rules.
+    named = llm_config(server)
+    segmented(run_dir, named)
+    run_stage(CaptionStage(named, run_dir), QUIET)
+    with pytest.raises(StageError, match="this shell selects the rules captioner") as excinfo:
+        run_stage(CaptionStage(make_config(), run_dir), QUIET)
+    assert f"--set caption.model={server.model}" in str(excinfo.value)
+    main, _ = caption_rows(run_dir, named)
+    assert {r["captioner"] for r in main.values()} == {"llm"} and len(main) == 6

@@ -14,6 +14,7 @@ from ophora_data.text.prompt import (
     PROMPT_VERSION,
     build_messages,
     cache_namespace,
+    phase_vocabulary,
     repair_messages,
     response_format,
 )
@@ -75,3 +76,41 @@ def test_model_cleans_lists_and_whitespace() -> None:
     assert caption.instruction == "Make the incision."
     assert caption.instruments == ["Forceps", "cannula"]
     assert "instruction" not in caption.attributes()
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("is_procedural", "yes"), ("is_procedural", 1), ("confidence", "0.9"), ("confidence", True),
+     ("instruments", "keratome"), ("instruments", ("keratome",)), ("medications", None), ("action", 3)],
+)
+def test_schema_is_strict_no_coercion(field: str, value: object) -> None:
+    with pytest.raises(ValidationError, match=field):
+        CaptionV1.model_validate({**VALID, field: value})
+    if not isinstance(value, tuple):  # (a tuple cannot come out of JSON) the published schema agrees
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate({**VALID, field: value}, caption_json_schema())
+    assert CaptionV1.model_validate({**VALID, "confidence": 1}).confidence == 1.0  # a JSON integer is a number
+
+
+def test_phase_vocabulary_is_checked_when_given() -> None:
+    context = {"phases": CATARACT_PHASES}
+    with pytest.raises(ValidationError, match="surgical_phase") as excinfo:
+        CaptionV1.model_validate({**VALID, "surgical_phase": "Incision (phase 1)"}, context=context)
+    assert "'Incision (phase 1)' is not a configured phase" in str(excinfo.value)
+    assert CaptionV1.model_validate({**VALID, "surgical_phase": "Capsule  Polishing"}, context=context
+                                    ).surgical_phase == "capsule polishing"
+    assert CaptionV1.model_validate({**VALID, "surgical_phase": None}, context=context).surgical_phase is None
+    assert CaptionV1.model_validate({**VALID, "surgical_phase": "vitrectomy"}).surgical_phase == "vitrectomy"
+
+
+def test_other_phase_joins_the_vocabulary_and_the_response_format() -> None:
+    assert phase_vocabulary(("incision",), "other") == ("incision", "other")
+    assert phase_vocabulary((), "other") == ()  # no vocabulary: any phase name, nothing to add
+    system = build_messages("x", "cataract", ("incision",), "other")[0]["content"]
+    assert '"incision", "other"' in system
+    # Without "other" the prompt is the one every cached answer was asked with.
+    assert build_messages("x", "cataract", CATARACT_PHASES)[0] == build_messages("x", "cataract", CATARACT_PHASES,
+                                                                                  None)[0]
+    enum = response_format(("incision",), "other")["json_schema"]["schema"]["properties"]["surgical_phase"]["enum"]
+    assert enum == ["incision", "other", None]
+    assert "enum" not in response_format()["json_schema"]["schema"]["properties"]["surgical_phase"]
