@@ -7,6 +7,7 @@ import importlib
 import io
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,21 @@ from tests.audit.fakerun import build_run, standard_clips
 from tests.conftest import make_config
 
 runner = CliRunner()
+
+# Every model adapter in ophora_data/models/: refilter and audit must construct none of them.
+# `test_model_guard_names_every_adapter_module` fails when a module is added or renamed without this list.
+MODEL_ADAPTERS = (
+    ("ophora_data.models.open_clip_adapter", "OpenClipEncoder"),
+    ("ophora_data.models.llm", "LLMClient"),
+    ("ophora_data.models.whisperx_asr", "WhisperXAsr"),
+    ("ophora_data.models.ppocr_text", "PPOCRTextDetector"),
+    ("ophora_data.models.yunet_faces", "YuNetFaces"),
+)
+# Helpers in models/ that load no model (request cache, reply parsing, the captioner record).
+NOT_ADAPTERS = {"ophora_data.models.llm_cache", "ophora_data.models.llm_reply", "ophora_data.models.captioner"}
+# Libraries that load models or weights; a fresh `refilter` process must import none of them.
+HEAVY_LIBRARIES = ("torch", "open_clip", "whisperx", "faster_whisper", "ctranslate2", "transformers",
+                   "diffusers", "openai", "onnxruntime", "rapidocr_onnxruntime", "yuface", "cv2", "pytesseract")
 
 
 
@@ -47,13 +63,8 @@ def test_refilter_flips_from_stored_values_without_models_or_media(decided: RunD
 
     for name in ("caption", "cut", "quality", "score", "privacy", "segment"):
         monkeypatch.setattr(get_stage(name), "setup", forbidden)
-    for module, adapter in (("ophora_data.models.open_clip_adapter", "OpenClipEncoder"),
-                            ("ophora_data.models.llm", "LLMClient"),
-                            ("ophora_data.models.whisperx_asr", "WhisperXAsr")):
-        try:
-            monkeypatch.setattr(importlib.import_module(module), adapter, forbidden)
-        except (ImportError, AttributeError):  # an adapter not written yet cannot be constructed either
-            continue
+    for module, adapter in MODEL_ADAPTERS:  # raising=True: a renamed adapter fails here, never drops out
+        monkeypatch.setattr(importlib.import_module(module), adapter, forbidden)
     monkeypatch.setattr(Stage, "setup", forbidden)  # DecideStage overrides setup; every other stage would call this
     monkeypatch.setattr(subprocess, "run", forbidden)
     monkeypatch.setattr(subprocess, "Popen", forbidden)
@@ -73,6 +84,35 @@ def test_refilter_flips_from_stored_values_without_models_or_media(decided: RunD
     back = json.loads(_invoke("refilter", "-w", str(decided.root), "--set", "score.clip_text_similarity.min=0.2",
                               "--json"))
     assert back["gained"] == ["vidA_2"] and back["gained_by_reason"] == {"score.clip_text_similarity": 1}
+
+
+def test_model_guard_names_every_adapter_module() -> None:
+    import pkgutil
+
+    import ophora_data.models
+
+    modules = {f"ophora_data.models.{m.name}" for m in pkgutil.iter_modules(ophora_data.models.__path__)}
+    assert modules - NOT_ADAPTERS == {module for module, _ in MODEL_ADAPTERS}
+    for module, adapter in MODEL_ADAPTERS:
+        assert isinstance(getattr(importlib.import_module(module), adapter), type), (module, adapter)
+
+
+def test_refilter_in_a_fresh_process_imports_no_model_library(decided: RunDir) -> None:
+    code = (
+        "import json, sys\n"
+        "from cli import app\n"
+        "try:\n"
+        f"    app(['refilter', '-w', {str(decided.root)!r}, '--set', 'score.clip_text_similarity.min=0.27',"
+        " '--json'])\n"
+        "except SystemExit as exit:\n"
+        "    assert not exit.code, exit.code\n"
+        f"print(json.dumps(sorted(m for m in {HEAVY_LIBRARIES!r} if m in sys.modules)))\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == []
+    assert decided.load_config().score.clip_text_similarity.min == 0.27  # it really re-decided
 
 
 def test_refilter_text_output_and_dry_run(decided: RunDir) -> None:
