@@ -44,9 +44,11 @@ app = typer.Typer(
 )
 
 STAGE_HELP = {
-    "probe": "ffprobe every local or downloaded video (duration, fps, size, codec, audio, rotation, sha256).",
+    "probe": "ffprobe every local or downloaded video: fps, size, codec, audio, rotation, sha256, and where "
+             "the picture ends (duration_s, from the video stream or its packets; duration_source says which).",
     "segment": "Split word-timed narration into clip windows (spaCy sentences, pauses, min/max length).",
-    "caption": "Rewrite each window's narration into one imperative instruction (LLM or rules).",
+    "caption": "Rewrite each window's narration into one imperative instruction (LLM or rules). The first run "
+               "records the captioner and endpoint in the run's config; another captioner takes a config change.",
     "cut": "Cut every window into media/clips/<clip_id>.mp4 (frame-accurate re-encode).",
     "quality": "Check rows per clip: resolution, duration, scene cuts, black and frozen frames.",
     "score": "OphCLIP-style clip-text similarity, surgical-content score, near-duplicates (open_clip).",
@@ -97,7 +99,9 @@ def _stage_command(name: str) -> None:
 
 
 def ingest(
-    sources: Annotated[list[str], typer.Argument(help="URLs, URL lists (txt), CSV/JSONL tables, video files, folders")],
+    sources: Annotated[list[str], typer.Argument(
+        help="URLs, URL lists (text), CSV/JSONL tables, video files (any container ffprobe reads, whatever the "
+             "extension), folders (scanned recursively)")],
     workdir: Workdir,
     config: ConfigFile = None,
     set_: Sets = None,
@@ -105,7 +109,8 @@ def ingest(
     overwrite: Overwrite = False,
     json_: JsonFlag = False,
 ) -> None:
-    """Normalise sources to one row per unique video; unusable lines become rejected rows."""
+    """Normalise sources to one row per unique video; unusable lines and files that are neither video nor
+    text become rejected rows with the reason."""
     _run_one("ingest", workdir, config, set_, 1, limit, False, overwrite, json_, sources)
 
 
