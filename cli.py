@@ -204,9 +204,6 @@ def status(workdir: Workdir, json_: JsonFlag = False) -> None:
     if not run.root.exists():
         fail(f"no run directory at {run.root}", EXIT_USAGE)
     result = run_status(run, config)
-    from ophora_data.reproduce.status import reproduce_status
-
-    result.update(reproduce_status(run, config))  # `reproduce` runs outside the pipeline's stage list
     if json_:
         out.print_json(json.dumps(result))
     else:

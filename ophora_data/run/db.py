@@ -25,7 +25,7 @@ import pyarrow as pa
 from ophora_data.config import Bound, Config
 from ophora_data.run.tables import connect, current_rows_sql, decode_arrow, quote_ident, quote_literal
 from ophora_data.run.workdir import RunDir
-from ophora_data.stages.registry import get_stage, stage_config_hash, stage_names
+from ophora_data.stages.registry import extra_stage_names, get_stage, stage_config_hash, stage_names
 
 # Columns every stage row has (the executor adds config_hash, updated_at, retryable).
 BASE_COLUMNS = ("status", "reason", "config_hash", "updated_at", "retryable")
@@ -56,10 +56,14 @@ class RunDB:
         self._hashes: dict[str, str] = {}
         self._types: dict[str, dict[str, str]] = {}
         self._names: list[str] | None = None
+        self._registered: set[str] | None = None
 
     # Stages and hashes ------------------------------------------------------------------
     def registered(self, stage: str) -> bool:
-        return stage in stage_names()
+        """A stage the registry knows (pipeline or extra): it has a current view, not only `_all`."""
+        if self._registered is None:
+            self._registered = set(stage_names()) | set(extra_stage_names())
+        return stage in self._registered
 
     def config_hash(self, stage: str) -> str:
         if stage not in self._hashes:

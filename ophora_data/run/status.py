@@ -16,7 +16,7 @@ from ophora_data.run.db import RunDB
 from ophora_data.run.tables import quote_ident
 from ophora_data.run.workdir import RunDir
 from ophora_data.stages.base import Stage, item_count
-from ophora_data.stages.registry import get_stage, stage_names
+from ophora_data.stages.registry import extra_stage_names, get_stage, stage_names
 
 KEY_STATUS_SQL = ("CASE WHEN bool_or(status = 'failed') THEN 'failed' "
                   "WHEN bool_or(status = 'rejected') THEN 'rejected' ELSE 'ok' END")
@@ -79,5 +79,7 @@ def stage_status(run: RunDir, config: Config, name: str, top: int = 10, db: RunD
 
 
 def run_status(run: RunDir, config: Config) -> dict[str, dict[str, Any]]:
+    """Every pipeline stage, then the stages outside it (e.g. `reproduce`) that have a table."""
     db = RunDB(run, config)
-    return {name: stage_status(run, config, name, db=db) for name in stage_names()}
+    names = stage_names() + [name for name in extra_stage_names() if run.table(name).parts()]
+    return {name: stage_status(run, config, name, db=db) for name in names}

@@ -22,6 +22,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar
 
+import pyarrow as pa
+
 from ophora_data.config import Bound
 from ophora_data.media.runner import MediaError
 from ophora_data.privacy.boxes import ClipDetections
@@ -30,6 +32,7 @@ from ophora_data.privacy.redact import encode_redacted, publish_unchanged
 from ophora_data.privacy.smoothing import boxes_per_frame, frames_blurred
 from ophora_data.privacy.verify import Verification, detect_clip, verify_clip
 from ophora_data.run.atomic import atomic_write_json
+from ophora_data.run.db import RunDB
 from ophora_data.stages.base import Row, Stage, StageError, check_row, flag_row
 
 BOXES_DIR = "privacy"
@@ -44,10 +47,9 @@ class PrivacyStage(Stage):
 
     detectors: Detectors | None = None
 
-    def items(self) -> list[Row]:
-        return [{"clip_id": row["clip_id"], "video_id": row.get("video_id"),
-                 "path": str(self.run.clip_of(row))} for row in self.upstream_ok("cut")]
-
+    def items(self) -> pa.Table:
+        """The ok clips of `cut` (path as stored: relative to the run directory)."""
+        return self.upstream_ok_table("cut", ["clip_id", "video_id", "path"])
 
     def setup(self) -> None:
         try:
@@ -61,7 +63,7 @@ class PrivacyStage(Stage):
             self.setup()
         assert self.detectors is not None
         clip_id, cfg = item["clip_id"], self.config.privacy
-        source = Path(item.get("path") or self.run.clip(clip_id))
+        source = self.run.clip_of(item)
         dest = self.run.redacted_clip(clip_id)
         common: Row = {"clip_id": clip_id, "video_id": item.get("video_id"), "redacted_path": None,
                        "privacy_strict": False, "boxes_path": None, "mode": cfg.mode,
@@ -154,7 +156,12 @@ class PrivacyStage(Stage):
         atomic_write_json(path, record)
         return self.run.relative(path)
 
-    def status_extras(self, rows: list[Row]) -> dict[str, Any]:
-        verification = [r for r in rows if r.get("check") == "verification"]
-        return {"verified": sum(1 for r in verification if r.get("passed")),
-                "strict": sum(1 for r in verification if r.get("privacy_strict"))}
+    def status_figures(self, db: RunDB) -> dict[str, Any]:
+        """Clips whose verification passed, and those also in the strict subset."""
+        present = db.stage_columns(self.name)
+        if not {"check", "passed", "privacy_strict"} <= set(present):
+            return {"verified": 0, "strict": 0}
+        verified, strict = db.execute(
+            "SELECT count(*) FILTER (WHERE passed), count(*) FILTER (WHERE privacy_strict::BOOLEAN) "
+            "FROM privacy WHERE \"check\" = 'verification'").fetchall()[0]
+        return {"verified": verified, "strict": strict}

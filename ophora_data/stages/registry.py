@@ -30,18 +30,31 @@ PIPELINE: tuple[tuple[str, str], ...] = (
 )
 
 
+# Stages outside the normal pipeline, run by their own command (`reproduce`): known by name, so the
+# executors can rebuild them in worker processes and `status` reports them once they have a table;
+# `run` never runs them.
+EXTRA_STAGES: tuple[tuple[str, str], ...] = (
+    ("reproduce", "ophora_data.stages.reproduce:ReproduceStage"),
+)
+
+
 def _module_exists(path: str) -> bool:
     return importlib.util.find_spec(path.split(":")[0]) is not None
 
 
 def stage_names() -> list[str]:
-    """Registered stages whose module is present, in pipeline order."""
+    """Pipeline stages whose module is present, in pipeline order."""
     return [name for name, path in PIPELINE if _module_exists(path)]
+
+
+def extra_stage_names() -> list[str]:
+    """Stages outside the pipeline (`EXTRA_STAGES`) whose module is present."""
+    return [name for name, path in EXTRA_STAGES if _module_exists(path)]
 
 
 @cache
 def get_stage(name: str) -> type[Stage]:
-    paths = dict(PIPELINE)
+    paths = dict(PIPELINE + EXTRA_STAGES)
     if name not in paths:
         raise KeyError(f"unknown stage {name!r}; stages: {', '.join(paths)}")
     module_name, _, class_name = paths[name].partition(":")

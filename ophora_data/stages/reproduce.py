@@ -17,7 +17,6 @@ batch over `workers` threads (the work is ffmpeg processes, which run outside th
 
 from __future__ import annotations
 
-from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, ClassVar
@@ -32,6 +31,7 @@ from ophora_data.reproduce.judge import VERIFIED, check_rows, find_shift, is_mat
 from ophora_data.reproduce.locate import saved_records
 from ophora_data.reproduce.manifest import PROBLEM, Record
 from ophora_data.reproduce.remake import cut_group, cut_key, redact
+from ophora_data.run.db import RunDB
 from ophora_data.run.tables import group_by
 from ophora_data.run.workdir import RunDir
 from ophora_data.stages.base import Row, Stage
@@ -174,10 +174,14 @@ class ReproduceStage(Stage):
         return {"clip_id": item["clip_id"], **self._common(item), "status": status, "reason": reason,
                 "verdict": verdict, **extra}
 
-    def status_extras(self, rows: list[Row]) -> dict[str, Any]:
-        """Clips per verdict (a clip's verdict is on each of its rows)."""
-        verdicts = {row.get("clip_id"): row.get("verdict") for row in rows}
-        return dict(Counter(str(v) for v in verdicts.values()))
+    def status_figures(self, db: RunDB) -> dict[str, Any]:
+        """Clips per verdict (a clip's verdict is on each of its rows; its last row counts)."""
+        if not {"verdict", "clip_id"} <= set(db.stage_columns(self.name)):
+            return {}
+        rows = db.execute("SELECT CAST(v AS VARCHAR), count(*) FROM (SELECT clip_id, "
+                          "last(verdict ORDER BY _part, _row) AS v FROM reproduce GROUP BY clip_id) "
+                          "GROUP BY 1 ORDER BY 1").fetchall()
+        return dict(rows)
 
 
 def _times(record: Record) -> tuple[float, float]:

@@ -28,6 +28,8 @@ from ophora_data.media.audio import load_audio
 from ophora_data.media.runner import MediaError
 from ophora_data.models.whisperx_asr import ASR_EXTRA_HINT, AsrUnavailable, WhisperXAsr, missing_asr_modules
 from ophora_data.run.atomic import atomic_write_json
+from ophora_data.run.db import RunDB
+from ophora_data.run.tables import decode_arrow
 from ophora_data.run.workdir import RunDir
 from ophora_data.stages.base import Row, Stage, StageError, check_row, flag_row
 from ophora_data.stages.registry import stage_names
@@ -204,7 +206,14 @@ class TranscribeStage(Stage):
             row["reason"] = f"{guard.label}: {row['reason']}"
         return row
 
-    def status_extras(self, rows: list[Row]) -> dict[str, Any]:
+    def status_figures(self, db: RunDB) -> dict[str, Any]:
+        """Transcript sources, words, and dropped / repaired segments by kind (one row per video)."""
+        columns = ["video_id", "transcript_source", "n_words", "segment_drops", "segment_repairs"]
+        where = "transcript_source IS NOT NULL" if "transcript_source" in db.stage_columns(self.name) else "false"
+        return self.figures(decode_arrow(db.current(self.name, columns, where)))
+
+    @staticmethod
+    def figures(rows: list[Row]) -> dict[str, Any]:
         by_video = {r["video_id"]: r for r in rows if r.get("transcript_source")}
         extras: dict[str, Any] = {"sources": dict(Counter(r["transcript_source"] for r in by_video.values())),
                                   "words": sum(int(r.get("n_words") or 0) for r in by_video.values())}
