@@ -167,14 +167,26 @@ def project_files(root: Path) -> list[str]:
     return sorted({name for name in listing.split("\0") if name and (root / name).is_file()})
 
 
-def make_tree(root: Path, files: list[str], tree: Path) -> Path:
-    """A copy of the project in `tree`, with `.venv` linked (this script, the plugin, is among the files)."""
+def snapshot(root: Path, files: list[str], target: Path) -> int:
+    """Copy `files` once into `target`: every run then starts from the same state, whatever others
+    change in the working tree meanwhile (a file deleted since it was listed is left out)."""
+    copied = 0
     for name in files:
-        target = tree / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(root / name, target)
-    if (root / ".venv").exists():
-        (tree / ".venv").symlink_to(root / ".venv")
+        destination = target / name
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            shutil.copy2(root / name, destination)
+            copied += 1
+        except FileNotFoundError:
+            continue
+    return copied
+
+
+def make_tree(pristine: Path, venv: Path, tree: Path) -> Path:
+    """A fresh copy of the snapshot in `tree`, with `.venv` linked (this script, the plugin, is in it)."""
+    shutil.copytree(pristine, tree, symlinks=True)
+    if venv.exists():
+        (tree / ".venv").symlink_to(venv)
     return tree
 
 
@@ -331,25 +343,27 @@ def run_all(mutations: list[Mutation], root: Path, args: argparse.Namespace) -> 
     # ../shared next to the copies, as it sits next to the checkout (tests find real data there).
     if (root.parent / "shared").exists():
         (workspace / "shared").symlink_to(root.parent / "shared")
-    files = project_files(root)
+    pristine = workspace / "snapshot"
+    copied = snapshot(root, project_files(root), pristine)
     groups = baseline_groups([t for m in mutations for t in m.tests])
     known = load_baseline(args.baseline) if args.baseline else {}
     # A path whose named tests all have an outcome in the given baseline needs no unbroken run here.
     groups = {path: specs for path, specs in groups.items() if not all(selected(known, [s]) for s in specs)}
     print(f"mutations: {len(mutations)} breakages, {len(groups)} baseline runs"
-          f"{' (the rest from ' + str(args.baseline) + ')' if args.baseline else ''}, {len(files)} files per copy, "
+          f"{' (the rest from ' + str(args.baseline) + ')' if args.baseline else ''}, {copied} files per copy, "
           f"{args.jobs} jobs, in {workspace}", flush=True)
 
     def job(index: int, mutation: Mutation | None, tests: list[str]) -> tuple[int, dict, str, float]:
         t0 = time.monotonic()
-        tree = make_tree(root, files, workspace / f"tree-{index}")
+        tree = workspace / f"tree-{index}"
         try:
+            make_tree(pristine, root / ".venv", tree)
             if mutation is not None:
                 apply(mutation, tree)
             code, data, output = run_pytest(tree, tests, workspace / f"report-{index}.json", args.timeout,
                                             mutation is not None, args.markers)
-        except ValueError as exc:
-            code, data, output = -1, {"outcomes": {}, "leaked": [], "error": str(exc)}, ""
+        except (ValueError, OSError) as exc:  # a stale entry, or a copy that could not be made
+            code, data, output = -1, {"outcomes": {}, "leaked": [], "error": f"{type(exc).__name__}: {exc}"}, ""
         finally:
             if not args.keep:
                 shutil.rmtree(tree, ignore_errors=True)
