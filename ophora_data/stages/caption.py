@@ -78,6 +78,7 @@ class CaptionStage(Stage):
         self.captioner: str | None = None
         self._maker: captioners.Captioner | None = None
         self._llm: LLMClient | None = None
+        self._noted_environment = False
 
     @classmethod
     def hash_inputs(cls, config: Config) -> dict[str, Any]:
@@ -100,9 +101,8 @@ class CaptionStage(Stage):
         except captioners.CaptionerError as exc:
             raise StageError(f"caption: {exc}") from exc
         cfg = self.config.caption
-        for notice in (captioners.environment_notice(cfg), captioners.replacement_notice(cfg, made)):
-            if notice:
-                tqdm.write(notice, file=sys.stderr)
+        if notice := captioners.replacement_notice(cfg, made):
+            tqdm.write(notice, file=sys.stderr)
         self._maker = captioners.identity(cfg)
         self.captioner = self._maker.kind
         if self.captioner != "llm":
@@ -120,6 +120,11 @@ class CaptionStage(Stage):
             raise StageError(str(exc)) from exc
 
     def items(self) -> list[Row]:
+        # Said here, not in setup(): also when nothing is pending (and in `status`), a shell whose
+        # OPENAI_BASE_URL the run's recorded captioner overrides learns which setting decides.
+        if not self._noted_environment and (note := captioners.environment_notice(self.config.caption)):
+            tqdm.write(note, file=sys.stderr)
+        self._noted_environment = True
         return [{"clip_id": row["clip_id"], "video_id": row.get("video_id"),
                  "narration": row.get("narration") or ""} for row in self.upstream_ok("segment")]
 

@@ -282,6 +282,11 @@ def test_llm_captions_stay_put_in_a_shell_without_openai_base_url(
         f"the LLM {server.model} at {server.base_url} ({PROMPT_VERSION})": 6}
     code, output = cli("caption", "-w", workdir, "--json")
     assert code == 0 and json.loads(output[output.index("{"):])["processed"] == 0  # nothing replaced
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")  # a shell pointing elsewhere
+    code, output = cli("caption", "-w", workdir)
+    assert code == 0 and f"OPENAI_BASE_URL is set but not used: this run's config says caption.base_url=" \
+        f"{server.base_url}" in output
+    monkeypatch.delenv("OPENAI_BASE_URL")
     code, _ = cli("caption", "-w", workdir, "--overwrite")  # same captioner, from the request cache
     main, _ = caption_rows(run_dir, run_dir.load_config())
     assert code == 0 and {r["captioner"] for r in main.values()} == {"llm"} and len(server.chat_requests) == 6

@@ -174,6 +174,8 @@ def test_video_end_prefers_the_stream_and_never_floats_na() -> None:
         return video_end(Path("unused"), {**info, "streams": [video, streams[1]]}, video)
 
     assert end({**streams[0], "duration": "8.0"}) == VideoEnd(8.0, 0.0, "video_stream")
+    late = end({**streams[0], "start_time": "1.421333", "duration": "8.0"})  # video after the audio (MPEG-TS)
+    assert (late.start_s, late.end_s) == (pytest.approx(0.021333), pytest.approx(8.021333))
     tagged = end({**streams[0], "tags": {"DURATION": "00:00:09.400000000"}})
     assert tagged.source == "video_stream_tag" and tagged.end_s == pytest.approx(8.0)
     # With an audio stream, the container's 9 s may be the audio's: not used (the packets are read,
