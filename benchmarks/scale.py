@@ -44,21 +44,40 @@ GOALS = {"status": 3.0, "refilter": 10.0, "audit query": 2.0, "audit explain": 2
 RSS_GOAL_MB = 1536
 
 
+def _peak_rss_kib(pid: int) -> int | None:
+    """The process's own peak RSS (VmHWM). Read from /proc while it runs: `wait4`'s ru_maxrss would
+    include the RSS this (large) benchmark process had when it forked the child."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        return None
+    return None
+
+
 def run_command(argv: list[str], cwd: Path = ROOT, timeout_s: float = 3600) -> dict[str, Any]:
     """Wall seconds, CPU seconds (user + system), peak RSS (MiB) and exit code of one whole process.
 
     CPU seconds do not depend on what else the machine runs; wall seconds are what a user waits."""
     started = time.perf_counter()
+    peak = 0
     with tempfile.TemporaryFile() as output:
         process = subprocess.Popen(argv, cwd=cwd, stdout=output, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(process.pid, 0)
+        while True:
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            if pid:
+                break
+            peak = max(peak, _peak_rss_kib(process.pid) or 0)
+            if time.perf_counter() - started > timeout_s:
+                process.kill()
+            time.sleep(0.02)
         wall = time.perf_counter() - started
         output.seek(0)
         tail = output.read().decode("utf-8", "replace")[-600:]
     code = os.waitstatus_to_exitcode(status)
     return {"wall_s": round(wall, 2), "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
-            "peak_rss_mb": round(usage.ru_maxrss / 1024, 1), "exit_code": code,
-            **({"output_tail": tail} if code else {})}
+            "peak_rss_mb": round(peak / 1024, 1), "exit_code": code, **({"output_tail": tail} if code else {})}
 
 
 def build_base(out: Path) -> RunDir:
@@ -185,12 +204,24 @@ def duckdb_baseline(run: Path) -> dict[str, Any]:
     return run_command([sys.executable, "-c", code, str(run)])
 
 
-def measure(run: Path, size: int) -> dict[str, Any]:
+def check_current(run: Path, clips: int) -> str:
+    """Every replicated window must be a current row (the base run was made by this code version);
+    returns a clip id for `audit explain`. Exits with a message otherwise."""
+    from ophora_data.run.db import RunDB
+
+    db = RunDB(RunDir(run))
+    current = db.scalar("SELECT count(DISTINCT clip_id) FROM segment") or 0
+    if current != clips:
+        raise SystemExit(f"{run}: {current} of {clips} windows are current rows under this code's config hashes: "
+                         "rebuild the base run with this version (omit --base)")
+    return str(db.scalar("SELECT max(clip_id) FROM segment"))
+
+
+def measure(run: Path, size: int, clip_id: str) -> dict[str, Any]:
     results: dict[str, Any] = {"baseline: duckdb scan (before compaction)": duckdb_baseline(run)}
     results["status (before compaction)"] = run_command([*CLI, "status", "-w", str(run)])
     results["compact"] = run_command([*CLI, "compact", "-w", str(run)])
     results["baseline: duckdb scan"] = duckdb_baseline(run)
-    clip_id = "S0000000000_3"
     for name, argv in commands(run, None, clip_id):
         results[name] = run_command(argv)
     sets = [p.stem for p in sorted((run / "decisions").glob("*.json"), key=lambda p: json.loads(
@@ -244,7 +275,8 @@ def main() -> None:
         built = replicate(base, target, size, args.clips_per_video, args.flush_every)
         built["build_s"] = round(time.perf_counter() - started, 1)
         print(f"{size} clips: built {built}", flush=True)
-        by_size[size] = {"run": built, "commands": measure(target, size)}
+        clip_id = check_current(target, built["clips"])
+        by_size[size] = {"run": built, "commands": measure(target, size, clip_id)}
         for name, result in by_size[size]["commands"].items():
             print(f"  {name}: {result}", flush=True)
         if not args.keep:

@@ -54,10 +54,14 @@ def quote_literal(text: str) -> str:
 
 
 def encode_rows(rows: Sequence[dict[str, Any]]) -> pa.Table:
-    """Rows (dicts) as an Arrow table; columns holding lists/dicts become JSON text columns."""
+    """Rows (dicts) as an Arrow table; columns holding lists/dicts become JSON text columns.
+    `_part` and `_row` are where a row was read from, never stored: a row read back and written
+    again (a retry, a copy) gets the part it is written to."""
     columns: dict[str, list[Any]] = {}
     for index, row in enumerate(rows):
         for name, value in row.items():
+            if name in (PART_COLUMN, ROW_COLUMN):
+                continue
             columns.setdefault(name, [None] * len(rows))[index] = value
     arrays: dict[str, pa.Array] = {}
     for name, values in columns.items():
@@ -139,6 +143,7 @@ class Table:
         """Write an Arrow table of rows as a new part file (atomically); None when empty."""
         if table.num_rows == 0:
             return None
+        table = table.drop_columns([c for c in (PART_COLUMN, ROW_COLUMN) if c in table.column_names])
         return atomic_write(self.new_part_path(), lambda tmp: pq.write_table(table, tmp, compression="zstd"))
 
     # Reading (DuckDB, in place) --------------------------------------------------------

@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+import pyarrow as pa
 from tqdm import tqdm
 
 from annotation_schema import CAPTION_SCHEMA_VERSION, CaptionV1
@@ -28,6 +29,7 @@ from ophora_data.config.caption import CaptionConfig
 from ophora_data.models import captioner as captioners
 from ophora_data.models.llm import LLMClient, LLMConfigError
 from ophora_data.models.llm_cache import RequestCache
+from ophora_data.run.db import RunDB
 from ophora_data.run.workdir import RunDir
 from ophora_data.stages.base import Row, Stage, StageError, check_row
 from ophora_data.text.deid import deidentify, merge_counts
@@ -119,14 +121,15 @@ class CaptionStage(Stage):
         except LLMConfigError as exc:
             raise StageError(str(exc)) from exc
 
-    def items(self) -> list[Row]:
+    def items(self) -> pa.Table:
         # Said here, not in setup(): also when nothing is pending (and in `status`), a shell whose
         # OPENAI_BASE_URL the run's recorded captioner overrides learns which setting decides.
         if not self._noted_environment and (note := captioners.environment_notice(self.config.caption)):
             tqdm.write(note, file=sys.stderr)
         self._noted_environment = True
-        return [{"clip_id": row["clip_id"], "video_id": row.get("video_id"),
-                 "narration": row.get("narration") or ""} for row in self.upstream_ok("segment")]
+        return self.db.arrow(
+            "SELECT clip_id, video_id, coalesce(CAST(narration AS VARCHAR), '') AS narration FROM "
+            f"({self.db.ok_first_rows_sql('segment', ['clip_id', 'video_id', 'narration'])})")
 
     def process(self, item: Row) -> list[Row]:
         return self.process_batch([item])[0]
@@ -186,21 +189,35 @@ class CaptionStage(Stage):
                 attributes[name] = [clean(v) for v in value]
         return instruction, attributes, merge_counts(*counts)
 
-    def status_extras(self, rows: list[Row]) -> dict[str, Any]:
+    def status_figures(self, db: RunDB) -> dict[str, Any]:
         """Captioners used (kind, and who exactly: model, endpoint, prompt), LLM requests paid, cache
-        hits and token usage of the current rows."""
-        main = [r for r in rows if r.get("captioner")]
-        tokens: Counter[str] = Counter()
-        for row in main:
-            tokens.update({k: int(v or 0) for k, v in (row.get("tokens") or {}).items()})
-        llm = [r for r in main if r.get("captioner") == "llm"]
-        makers = Counter(captioners.Captioner(r["captioner"], str(r.get("model")), r.get("endpoint"),
-                                              str(r.get("prompt_version"))).describe() for r in main)
-        extras: dict[str, Any] = {
-            "captioner": dict(Counter(r["captioner"] for r in main)),
-            "captioned_by": dict(makers),
-            "llm_requests": sum(1 for r in llm if not r.get("cache_hit")),
-            "cache_hits": sum(1 for r in llm if r.get("cache_hit")),
-            "tokens": {k: tokens.get(k, 0) for k in ("prompt", "completion", "total")},
-        }
-        return extras
+        hits and token usage of the current rows (summed by DuckDB per captioner)."""
+        present = db.stage_columns(self.name)
+        if "captioner" not in present:
+            return {"captioner": {}, "captioned_by": {}, "llm_requests": 0, "cache_hits": 0,
+                    "tokens": {"prompt": 0, "completion": 0, "total": 0}}
+
+        def col(name: str) -> str:
+            return f"CAST({name} AS VARCHAR)" if name in present else "NULL::VARCHAR"
+
+        hit = "coalesce(CAST(cache_hit AS BOOLEAN), false)" if "cache_hit" in present else "false"
+        tokens = (", ".join(f"coalesce(sum(CAST(json_extract_string(tokens, '{k}') AS BIGINT)), 0)"
+                            for k in ("prompt", "completion", "total"))
+                  if "tokens" in present else "0, 0, 0")
+        groups = db.execute(
+            f"SELECT {col('captioner')}, {col('model')}, {col('endpoint')}, {col('prompt_version')}, count(*), "
+            f"count(*) FILTER (WHERE NOT {hit}), count(*) FILTER (WHERE {hit}), {tokens} FROM caption "
+            f"WHERE captioner IS NOT NULL AND CAST(captioner AS VARCHAR) <> '' GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"
+        ).fetchall()
+        kinds: Counter[str] = Counter()
+        makers: Counter[str] = Counter()
+        totals: Counter[str] = Counter()
+        requests = hits = 0
+        for kind, model, endpoint, prompt, n, paid, cached, *spent in groups:
+            kinds[kind] += n
+            makers[captioners.Captioner(kind, str(model), endpoint, str(prompt)).describe()] += n
+            if kind == "llm":
+                requests, hits = requests + paid, hits + cached
+            totals.update(dict(zip(("prompt", "completion", "total"), spent, strict=True)))
+        return {"captioner": dict(kinds), "captioned_by": dict(makers), "llm_requests": requests,
+                "cache_hits": hits, "tokens": {k: int(totals.get(k, 0)) for k in ("prompt", "completion", "total")}}
