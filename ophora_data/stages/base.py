@@ -128,16 +128,8 @@ class Stage:
         return []
 
     def status_figures(self, db: RunDB) -> dict[str, Any]:
-        """Stage-specific figures for `status` (e.g. token usage), computed with SQL over
-        `db`'s current view of this stage (`db.current(self.name, columns)`, `db.scalar(...)`)."""
-        if type(self).status_extras is Stage.status_extras:
-            return {}
-        from ophora_data.run.tables import decode_arrow
-
-        return self.status_extras(decode_arrow(db.current(self.name)))
-
-    def status_extras(self, rows: list[Row]) -> dict[str, Any]:
-        """Older form of `status_figures` over Python rows (slow at scale); default none."""
+        """Stage-specific figures for `status` (e.g. token usage), computed with SQL over `db`'s
+        current view of this stage (`db.execute("... FROM <name>")`); default none."""
         return {}
 
     # Helpers for subclasses ------------------------------------------------------------

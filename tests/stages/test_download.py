@@ -356,7 +356,7 @@ def test_missing_cookies_file_stops_the_stage(run_dir: RunDir, tmp_path: Path) -
         stage.setup()
 
 
-def test_status_extras_count_bytes_and_failures(run_dir: RunDir, server: FileServer, source: Path) -> None:
+def test_status_figures_count_bytes_and_failures(run_dir: RunDir, server: FileServer, source: Path) -> None:
     config = cfg()
     ingest(run_dir, config, server.add("/a.mp4", source), server.url("/missing.mp4"), str(source))
     stage = DownloadStage(config, run_dir)
