@@ -199,23 +199,33 @@ def apply(mutation: Mutation, tree: Path) -> None:
 
 
 def run_pytest(tree: Path, tests: list[str], report: Path, timeout: float, first_failure: bool,
-               markers: str) -> tuple[int, dict, str]:
-    """Run `tests` in `tree`; returns (exit status, plugin report, output tail); TIMED_OUT when killed."""
+               markers: str, server=None) -> tuple[int, dict, str]:  # noqa: ANN001 - a ForkServer or None
+    """Run `tests` in `tree` (forked from `server`, else a fresh interpreter); returns (exit status,
+    plugin report, output tail); TIMED_OUT when the run was stopped."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(tree), str(tree / "scripts"), *filter(None, [env.get("PYTHONPATH")])])
     env.update(MUTATION_TREE=str(tree.resolve()), MUTATION_REPORT=str(report), PYTHONDONTWRITEBYTECODE="1")
     # pytest-timeout fails a single hanging test (a hang is noticed); the outer limit stops a run whose
     # tests are merely many or slow, which is reported as a timeout, not as a catch.
-    argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "mutations",
-            "-m", markers, "--timeout", str(int(timeout)), "-o", "console_output_style=classic"]
-    argv += ["-x"] if first_failure else []
+    argv = ["-q", "-p", "no:cacheprovider", "-p", "mutations", "-m", markers, "--timeout", str(int(timeout)),
+            "-o", "console_output_style=classic", *(["-x"] if first_failure else []), *tests]
+    log = report.with_suffix(".log")
     try:
-        done = subprocess.run(argv + tests, cwd=tree, env=env, capture_output=True, text=True,
-                              timeout=3 * timeout)
-        code, output = done.returncode, done.stdout + done.stderr
-    except subprocess.TimeoutExpired as exc:
-        text = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else str(exc.stdout or "")
-        code, output = TIMED_OUT, text
+        if server is not None:
+            code = server.run(tree, argv, env, log, 3 * timeout)
+        else:
+            with log.open("w") as out:
+                child = subprocess.Popen([sys.executable, "-m", "pytest", *argv], cwd=tree, env=env, stdout=out,
+                                         stderr=subprocess.STDOUT, start_new_session=True)
+                try:
+                    code = child.wait(3 * timeout)
+                except subprocess.TimeoutExpired:
+                    os.killpg(child.pid, 9)  # the whole session: ffmpeg, Ray and the like too
+                    child.wait()
+                    raise TimeoutError from None
+    except TimeoutError:
+        code = TIMED_OUT
+    output = log.read_text(errors="replace") if log.is_file() else ""
     data = json.loads(report.read_text()) if report.is_file() else {"outcomes": {}, "leaked": []}
     return code, data, output[-3000:]
 
@@ -305,6 +315,9 @@ def main(argv: list[str] | None = None) -> int:
                              "runs pytest with `-p mutations` and MUTATION_REPORT); tests found there are not "
                              "run again unbroken")
     parser.add_argument("--keep", action="store_true", help="keep the temporary trees (their path is printed)")
+    parser.add_argument("--fork", action=argparse.BooleanOptionalAction, default=hasattr(os, "fork"),
+                        help="fork each run from a server that imported pytest, numpy, pyarrow, torch ... once "
+                             "(default where os.fork exists); --no-fork starts a fresh interpreter per run")
     parser.add_argument("--check", action="store_true", help="only validate the list; run nothing")
     args = parser.parse_args(argv)
     root = args.root.resolve()
@@ -361,7 +374,7 @@ def run_all(mutations: list[Mutation], root: Path, args: argparse.Namespace) -> 
             if mutation is not None:
                 apply(mutation, tree)
             code, data, output = run_pytest(tree, tests, workspace / f"report-{index}.json", args.timeout,
-                                            mutation is not None, args.markers)
+                                            mutation is not None, args.markers, server)
         except (ValueError, OSError) as exc:  # a stale entry, or a copy that could not be made
             code, data, output = -1, {"outcomes": {}, "leaked": [], "error": f"{type(exc).__name__}: {exc}"}, ""
         finally:
@@ -372,6 +385,11 @@ def run_all(mutations: list[Mutation], root: Path, args: argparse.Namespace) -> 
     work = [(f"baseline {path}", None, tests) for path, tests in groups.items()]
     work += [(m.name, m, m.tests) for m in mutations]
     raw: dict[str, tuple[int, dict, str, float]] = {}
+    server = None
+    if args.fork:
+        from mutation_forkserver import ForkServer  # scripts/ is on sys.path when this runs as a script
+
+        server = ForkServer(drop_paths=[str(root), str(Path(__file__).resolve().parent)])
     try:
         with ThreadPoolExecutor(max_workers=args.jobs) as pool:
             futures = {pool.submit(job, i, m, tests): name for i, (name, m, tests) in enumerate(work)}
@@ -380,6 +398,8 @@ def run_all(mutations: list[Mutation], root: Path, args: argparse.Namespace) -> 
                 raw[name] = future.result()
                 print(f"  done {name} ({raw[name][3]:.1f}s, exit {raw[name][0]})", flush=True)
     finally:
+        if server is not None:
+            server.close()
         if not args.keep:
             shutil.rmtree(workspace, ignore_errors=True)
     baseline: dict[str, str] = dict(known)

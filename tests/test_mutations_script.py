@@ -102,7 +102,8 @@ def toy_project(root: Path, leak_from: Path | None = None) -> Path:
         tests = f"import sys\nsys.path.insert(0, {str(leak_from)!r})\nimport builders.leaky\n" + tests
     (root / "tests" / "test_gate.py").write_text(tests)
     (root / "scripts").mkdir()
-    shutil.copy(SCRIPT, root / "scripts" / "mutations.py")
+    for script in (SCRIPT, SCRIPT.with_name("mutation_forkserver.py")):
+        shutil.copy(script, root / "scripts" / script.name)
     (root / "mutations.yaml").write_text(TOY_LIST)
     subprocess.run(["git", "init", "-q"], cwd=root, check=True)
     return root
@@ -117,10 +118,11 @@ def run_script(project: Path, *extra: str) -> tuple[int, dict]:
     return done.returncode, json.loads(out.read_text())
 
 
-def test_runner_tells_caught_missed_skipped_and_broken(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["--fork", "--no-fork"])
+def test_runner_tells_caught_missed_skipped_and_broken(tmp_path: Path, mode: str) -> None:
     pytest.importorskip("pytest_timeout")
     project = toy_project(tmp_path / "toy")
-    code, summary = run_script(project)
+    code, summary = run_script(project, mode)
     results = {r["name"]: r for r in summary["results"]}
     assert {name: r["result"] for name, r in results.items()} == {
         "flipped": "caught", "unnoticed": "missed", "only-skips": "skipped", "stale": "broken"}
@@ -129,13 +131,14 @@ def test_runner_tells_caught_missed_skipped_and_broken(tmp_path: Path) -> None:
     assert (project / "ophora_data" / "gate.py").read_text() == TOY_CODE  # never touches the working tree
 
 
-def test_runner_refuses_a_copy_that_imports_the_original(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["--fork", "--no-fork"])
+def test_runner_refuses_a_copy_that_imports_the_original(tmp_path: Path, mode: str) -> None:
     pytest.importorskip("pytest_timeout")
     other = tmp_path / "elsewhere"
     (other / "builders").mkdir(parents=True)
     (other / "builders" / "__init__.py").write_text("")
     (other / "builders" / "leaky.py").write_text("")
     project = toy_project(tmp_path / "toy", leak_from=other)
-    code, summary = run_script(project, "--only", "flipped")
+    code, summary = run_script(project, "--only", "flipped", mode)
     (result,) = summary["results"]
     assert result["result"] == "self-check-failed" and "builders" in result["detail"] and code == 1
