@@ -103,7 +103,8 @@ def record(run: RunDir, config: Config) -> Config:
 
 def existing(run: RunDir) -> Counter[Captioner]:
     """Who made the captions this run holds now (the newest row per clip, under any config)."""
-    rows = run.table("caption").current("clip_id")
+    columns = ["clip_id", "status", "captioner", "model", "endpoint", "prompt_version"]
+    rows = run.table("caption").current("clip_id", None, columns=columns)
     return Counter(Captioner(str(r["captioner"]), str(r.get("model")), r.get("endpoint"), str(r.get("prompt_version")))
                    for r in rows if r.get("captioner") and r.get("status") != "failed")
 
