@@ -78,7 +78,7 @@ class TranscribeStage(Stage):
         for row in self.upstream_ok("probe"):
             video_id = row["video_id"]
             items.append({
-                "video_id": video_id, "path": row.get("path"), "duration_s": row.get("duration_s"),
+                "video_id": video_id, "path": row.get("path"), "duration_s": media_end_s(row),
                 "has_audio": bool(row.get("has_audio")),
                 "local_path": (ingest.get(video_id) or {}).get("local_path"),
                 "subtitles": subtitles.get(video_id, []),
@@ -225,6 +225,16 @@ class TranscribeStage(Stage):
                     total.update({str(k): int(v) for k, v in counts.items() if isinstance(v, int | float)})
             extras[name] = dict(total.most_common())
         return extras
+
+
+def media_end_s(probe_row: Row) -> float | None:
+    """Where the narration can end, in seconds: the longer of the video stream and the container
+    (audio may outlast the picture). Narration is clamped here; windows are bounded later by the
+    video stream's end (`segment` uses probe's `duration_s`), so speech over no picture is kept in
+    the transcript and gives no clip."""
+    ends = [float(v) for v in (probe_row.get("duration_s"), probe_row.get("container_duration_s"))
+            if isinstance(v, int | float) and v > 0]
+    return max(ends) if ends else None
 
 
 def segment_counts(transcript: Transcript) -> dict[str, Any]:

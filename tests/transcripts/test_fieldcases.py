@@ -121,3 +121,38 @@ def test_case05_youtube_vtt_words_once_without_tags_or_music(tmp_path: Path, mak
         assert all(w["narration"].count(line) <= 1 for w in windows)
     assert rows[0]["segment_drops"] == {"non-speech": 1} and rows[0]["segment_repairs"] == {"non-speech": 1}
     assert sum(w["interpolated_words"] for w in windows) == 0  # every word has its inline start
+
+
+def test_case14_audio_longer_than_video_keeps_the_narration_and_cuts_only_the_picture(tmp_path: Path) -> None:
+    """Case 14(b): 4 s of video, 7 s of audio. The transcript keeps the closing words (they were spoken);
+    window 1 (0.5-3.5 s) is a clip, window 2 (4.3-6.7 s, audio only) gives no clip."""
+    folder = FIELDCASES / "14-duration-metadata"
+    if not folder.is_dir():
+        pytest.skip("../shared/fieldcases/14-duration-metadata is not present")
+    from ophora_data.stages.cut import CutStage
+    from tests.helpers.fieldcases import case_media
+
+    media = case_media("14-duration-metadata", tmp_path / "media")
+    given = tmp_path / "given"
+    given.mkdir()
+    config = make_config("transcribe.precedence=[import]", f"transcribe.transcripts_dir={given}",
+                         "cut.preset=ultrafast")
+    run = RunDir(tmp_path / "run").create()
+    run_stage(IngestStage(config, run, [str(media / "audio_longer_than_video.mp4")]), QUIET)
+    run_stage(ProbeStage(config, run), QUIET)
+    video_id = run.table("ingest").all_rows()[0]["video_id"]
+    shutil.copyfile(folder / "audio_longer_than_video.whisperx.json", given / f"{video_id}.json")
+    for stage in (TranscribeStage, SegmentStage, CutStage):
+        run_stage(stage(config, run), QUIET)
+    transcribe = run.table("transcribe").all_rows()
+    assert all(r["status"] == "ok" for r in transcribe), [r["reason"] for r in transcribe if r["status"] != "ok"]
+    words = load_transcript(Path(next(r["transcript_path"] for r in transcribe if r.get("transcript_path")))).words
+    assert max(w.end for w in words) > 6.0  # the words spoken over no picture stay in the transcript
+    cuts = run.table("cut").all_rows()
+    ok = [r for r in cuts if r["status"] == "ok"]
+    assert len(ok) == 1 and ok[0]["start"] < 1.0 and ok[0]["end"] <= 4.0 + 1e-6
+    assert not [r for r in cuts if r["status"] == "ok" and r["start"] >= 4.0]
+    windows = run.table("segment").all_rows()
+    late = [w for w in windows if (w.get("start") or 0) >= 4.0 or (w.get("end") or 0) > 4.0 + 1e-6]
+    assert all(w["status"] != "ok" for w in late), late  # rejected with a reason, never a clip
+    assert all(w["reason"] for w in late)
