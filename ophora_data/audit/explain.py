@@ -93,6 +93,7 @@ def explain(run: RunDir, config: Config, clip_id: str, decision_set_id: str | No
                   if stage not in VIDEO_CHECK_STAGES}
     by_video = {s: _first(_rows(db, s, "video_id", str(video_id)) if video_id else None)
                 for s in ("ingest", "download", "probe", "transcribe")}
+    transcribe_rows = _rows(db, "transcribe", "video_id", str(video_id)) if video_id else None
     caption = _first([r for r in stage_rows.get("caption") or [] if not r.get("check")])
     set_id = decision_set_id or active_decision_set_id(db)
     decision = _rows_of_set(db, set_id, clip_id) if set_id else None
@@ -113,8 +114,8 @@ def explain(run: RunDir, config: Config, clip_id: str, decision_set_id: str | No
         "caption": {k: caption.get(k) for k in ("captioner", "model", "prompt_version", "schema_version")},
         "checks": _checks(db, clip_id, video_id),
         "stages": {stage: _details(stage_rows.get(stage)) for stage in DECISION_STAGES
-                   if stage not in VIDEO_CHECK_STAGES} | {"transcribe": _details(
-                       _rows(db, "transcribe", "video_id", str(video_id)) if video_id else None)},
+                   if stage not in VIDEO_CHECK_STAGES} | {"transcribe": _details(transcribe_rows)},
+        "narration_issues": _narration_issues(transcribe_rows, segment.get("start"), segment.get("end")),
         "decision": None if decision is None else {
             k: decision.get(k) for k in ("decision", "reasons", "subsets", "decision_set_id")},
         "redaction": {key: privacy.get(key) for key in ("redacted_path", "privacy_strict", "mode", "boxes_path")}
@@ -124,6 +125,20 @@ def explain(run: RunDir, config: Config, clip_id: str, decision_set_id: str | No
                   "clip": _file(run, cut.get("path") or run.clip(clip_id)),
                   "redacted": _file(run, privacy.get("redacted_path"))},
     }
+
+
+def _narration_issues(rows: list[Row] | None, start: Any, end: Any) -> dict[str, Any]:
+    """What transcribe dropped or repaired in the video's narration (its `segment_issues`), the
+    issues overlapping this clip's span listed, the rest counted: the narration the clip lost, and why."""
+    issues = [issue for row in rows or [] for issue in row.get("segment_issues") or [] if isinstance(issue, dict)]
+    if not isinstance(start, int | float) or not isinstance(end, int | float):
+        return {"in_span": [], "in_video": len(issues)}
+
+    def overlaps(issue: dict[str, Any]) -> bool:
+        a, b = issue.get("start"), issue.get("end")
+        return isinstance(a, int | float) and isinstance(b, int | float) and a < end and b > start
+
+    return {"in_span": [issue for issue in issues if overlaps(issue)], "in_video": len(issues)}
 
 
 def _rows_of_set(db: RunDB, set_id: str, clip_id: str) -> Row | None:
@@ -165,6 +180,13 @@ def format_explain(info: dict[str, Any]) -> str:
                  f"  [set {decision.get('decision_set_id', '-')}]")
     lines += [f"    - {reason}" for reason in decision.get("reasons") or []]
     lines.append(f"  subsets:     {', '.join(decision.get('subsets') or []) or '-'}")
+    issues = info.get("narration_issues") or {}
+    if issues.get("in_video"):
+        lines.append(f"  narration:   {issues['in_video']} segment(s) of the video dropped or repaired by transcribe; "
+                     f"{len(issues['in_span'])} in this span:")
+        lines += [f"    - {i.get('action')} ({i.get('kind')}) {i.get('start')}-{i.get('end')} s: "
+                  f"{i.get('detail') or ''} {repr(i['text']) if i.get('text') else ''}".rstrip()
+                  for i in issues["in_span"]]
     lines.append(f"  redaction:   {', '.join(f'{k}={v}' for k, v in info['redaction'].items()) or '-'}")
     lines.append("  files:")
     for name, entry in info["files"].items():
