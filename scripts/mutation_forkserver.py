@@ -91,6 +91,10 @@ class ForkServer:
                 done = self._waiting.pop(message["id"], None)
             if done is not None:
                 done.set_result(message["code"])
+        with self._lock:  # the server is gone: no waiting run may hang on it
+            waiting, self._waiting = self._waiting, {}
+        for done in waiting.values():
+            done.set_exception(RuntimeError("the fork server exited before this run finished"))
 
 
 def _serve(requests: int, results: int, preload: tuple[str, ...], drop_paths: list[str]) -> None:

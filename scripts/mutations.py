@@ -2,21 +2,23 @@
 """Mutation check: apply each deliberate breakage from tests/mutations.yaml and make sure a test notices.
 
 Each entry of the YAML list is `{name, file, find, replace, tests, why}`: `find` must occur exactly once
-in `file` (else the entry itself is reported broken); `tests` are pytest node ids or files. For every
-entry the script copies the project (tracked and untracked-but-not-ignored files, as they are in the
-working tree now) into a temporary tree, applies the breakage there, and runs the named tests with
-cwd = that tree and PYTHONPATH = that tree, so the copy's code is imported, never the checkout's
-editable install. A pytest plugin written into each tree records every test's outcome and fails the
-self-check if any project module was imported from outside the tree. One extra run executes all named
-tests on an unbroken copy (the baseline): a breakage only counts as caught when its tests pass unbroken.
+in `file` (else the entry itself is reported broken); `tests` are pytest node ids, files or folders.
+The script snapshots the project once (tracked and untracked-but-not-ignored files, as they are in the
+working tree now); every run gets its own copy of that snapshot, the breakage is applied there, and
+the named tests run with cwd = the copy and the copy first on sys.path/PYTHONPATH, so the copy's code
+is imported, never the checkout's editable install. This file is also the pytest plugin of those runs:
+it records every test's outcome and fails the self-check if any project module was imported from
+outside the copy. Runs are forked from a server that imported pytest and the heavy libraries once
+(scripts/mutation_forkserver.py; `--no-fork` starts fresh interpreters). The named tests also run on
+unbroken copies (the baseline, once per test path, in parallel with the mutations, or taken from
+`--baseline`): a breakage only counts as caught when its tests pass unbroken.
 
 Results: `caught` (a named test failed or errored; a single hanging test fails through
 pytest-timeout), `missed` (they still pass), `skipped` (every named test skipped here, e.g. no Ray or
 no ../shared: inconclusive, not a failure), `broken` (the entry is invalid or names no test that
 exists), `baseline-failed` (its tests fail, or do not finish, without the breakage), `timeout` (the
 mutated run did not finish), `self-check-failed` (project code was imported from outside the copy).
-Exit status 1 when any entry is neither caught nor skipped. The baseline runs once per test path,
-in parallel with the mutations.
+Exit status 1 when any entry is neither caught nor skipped.
 
     .venv/bin/python scripts/mutations.py                  # all entries, in parallel
     .venv/bin/python scripts/mutations.py --only 'ray-*'   # a subset (shell-style patterns)
@@ -314,6 +316,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="outcomes JSON of an unbroken run of this tree (written by this plugin: scripts/test.sh "
                              "runs pytest with `-p mutations` and MUTATION_REPORT); tests found there are not "
                              "run again unbroken")
+    parser.add_argument("--save-baseline", type=Path,
+                        help="write the outcomes of this run's unbroken runs (and --baseline's) to this file, "
+                             "for a later --baseline")
     parser.add_argument("--keep", action="store_true", help="keep the temporary trees (their path is printed)")
     parser.add_argument("--fork", action=argparse.BooleanOptionalAction, default=hasattr(os, "fork"),
                         help="fork each run from a server that imported pytest, numpy, pyarrow, torch ... once "
@@ -375,7 +380,7 @@ def run_all(mutations: list[Mutation], root: Path, args: argparse.Namespace) -> 
                 apply(mutation, tree)
             code, data, output = run_pytest(tree, tests, workspace / f"report-{index}.json", args.timeout,
                                             mutation is not None, args.markers, server)
-        except (ValueError, OSError) as exc:  # a stale entry, or a copy that could not be made
+        except (ValueError, OSError, RuntimeError) as exc:  # a stale entry, a failed copy, a dead fork server
             code, data, output = -1, {"outcomes": {}, "leaked": [], "error": f"{type(exc).__name__}: {exc}"}, ""
         finally:
             if not args.keep:
@@ -414,6 +419,9 @@ def run_all(mutations: list[Mutation], root: Path, args: argparse.Namespace) -> 
         elif code not in (0, 1, 5) or not data.get("outcomes"):
             problems[path] = f"the unbroken run ended with pytest exit {code}"
             print(f"baseline {path} (exit {code}):\n{output}", file=sys.stderr)
+    if args.save_baseline and not problems and not leaked:
+        args.save_baseline.parent.mkdir(parents=True, exist_ok=True)
+        args.save_baseline.write_text(json.dumps({"outcomes": baseline}))
     outcomes = {}
     for m in mutations:
         code, data, output, seconds = raw[m.name]

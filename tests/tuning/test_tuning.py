@@ -79,7 +79,7 @@ def train_interrupted_after(cfg: TuneConfig, out: Path, stop_step: int, monkeypa
 
 
 def resume_cfg(model: Path, data: Path) -> TuneConfig:
-    return tiny_cfg(model, data, "tune.max_steps=5", "tune.learning_rate=0.01", "tune.keep_checkpoints=10")
+    return tiny_cfg(model, data, "tune.max_steps=4", "tune.learning_rate=0.01", "tune.keep_checkpoints=10")
 
 
 @pytest.fixture(scope="module")
@@ -89,8 +89,8 @@ def uninterrupted(tiny_model: Path, release: Path, tmp_path_factory: pytest.Temp
     return train(resume_cfg(tiny_model, release), tmp_path_factory.mktemp("whole"), device="cpu")
 
 
-# 3 clips, batch 1: one epoch is 3 steps. Stopping after step 2 resumes mid-epoch; after step 3, at
-# an epoch boundary; both runs go on into the next epoch.
+# 3 clips, batch 1: one epoch is 3 steps of 4. Stopping after step 2 resumes mid-epoch; after step 3,
+# at an epoch boundary; both runs go on into the next epoch.
 @pytest.mark.parametrize("stop_step", [2, 3])
 def test_resume_continues_from_checkpoint_and_matches_an_uninterrupted_run(
     tiny_model: Path, release: Path, uninterrupted, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stop_step: int
@@ -112,9 +112,9 @@ def test_resume_continues_from_checkpoint_and_matches_an_uninterrupted_run(
 
     monkeypatch.setattr(train_module, "diffusion_loss", counting_loss)
     resumed = train_module.train(cfg, tmp_path / "resumed", device="cpu", resume="latest")
-    assert resumed.steps == 5 and len(losses_computed) == 5 - stop_step  # continued from the checkpoint's step
+    assert resumed.steps == 4 and len(losses_computed) == 4 - stop_step  # continued from the checkpoint's step
     assert resumed.last_loss == whole.last_loss
-    for step in range(stop_step + 1, 6):  # every step after the resume saw the same batch, noise and lr
+    for step in range(stop_step + 1, 5):  # every step after the resume saw the same batch, noise and lr
         marker = Path("checkpoints") / f"checkpoint-{step}" / "ophora_step.json"
         ours, theirs = (json.loads((root / marker).read_text()) for root in (tmp_path / "resumed", whole.out_dir))
         assert ours == theirs
@@ -125,7 +125,7 @@ def test_resume_continues_from_checkpoint_and_matches_an_uninterrupted_run(
     base = final_weights_of_base(tiny_model)
     assert any(not torch.equal(base[k], v) for k, v in tuned.items())  # training changed the weights at all
     state = json.loads((tmp_path / "resumed" / "final" / "training_state.json").read_text())
-    assert state["steps"] == 5 and state["phase"] == "tpt"
+    assert state["steps"] == 4 and state["phase"] == "tpt"
 
 
 @pytest.mark.slow  # three more tiny trainings; the default run covers resume without accumulation
