@@ -84,7 +84,7 @@ def decisions_sql(db: RunDB, decision_set_id: str, clips: str | None = None) -> 
             lists.append(f"[{quote_literal('missing ' + stage)}]")
     strict = "false"
     if "privacy" in present and "privacy_strict" in db.columns("privacy"):
-        joins.append(f"LEFT JOIN (SELECT _k, count(privacy_strict) > 0 AND bool_and(privacy_strict) AS strict "
+        joins.append(f"LEFT JOIN (SELECT _k, bool_and(privacy_strict) AS strict "
                      f"FROM ({judged_sql(db, 'privacy')}) GROUP BY _k) _strict ON _strict._k = w.clip_id")
         strict = "coalesce(_strict.strict, false)"
     reasons = ("CASE WHEN w.segment_reason IS NOT NULL THEN [w.segment_reason] ELSE "

@@ -141,3 +141,18 @@ def test_transcript_guards_are_video_level_checks(run_dir: RunDir) -> None:
     strict = _decide(run_dir, "transcribe.mean_word_confidence.min=0.6")
     assert {c for c, r in strict.items() if r["decision"] == "kept"} == {"vidB_2"}
     assert strict["vidA_0"]["reasons"] == ["transcribe.mean_word_confidence 0.5 not >= 0.6"]
+
+
+def test_strict_needs_every_privacy_row_to_say_strict(run_dir: RunDir) -> None:
+    """A clip is in `strict` only when every privacy row that records the flag says true."""
+    config = make_config()
+    build_run(run_dir, config, [Clip("vidA_0"), Clip("vidA_1", start=5, end=10), Clip("vidA_2", start=10, end=15)])
+    write_rows(run_dir, config, "privacy", [
+        {"clip_id": "vidA_0", "video_id": "vidA", "status": "ok", "reason": "", "privacy_strict": True},
+        {"clip_id": "vidA_0", "video_id": "vidA", "status": "ok", "reason": "", "privacy_strict": False},
+        {"clip_id": "vidA_1", "video_id": "vidA", "status": "ok", "reason": "", "privacy_strict": True},
+        {"clip_id": "vidA_1", "video_id": "vidA", "status": "ok", "reason": "", "privacy_strict": None},
+        {"clip_id": "vidA_2", "video_id": "vidA", "status": "ok", "reason": "", "privacy_strict": None}])
+    decisions = _decide(run_dir)
+    assert {c: d["subsets"] for c, d in decisions.items()} == {
+        "vidA_0": ["default"], "vidA_1": ["default", "strict"], "vidA_2": ["default"]}
