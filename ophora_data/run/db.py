@@ -46,9 +46,14 @@ class RunDB:
     Cheap to create (nothing is read until a view is used). Not shared between processes.
     """
 
-    def __init__(self, run: RunDir, config: Config | None = None) -> None:
+    def __init__(self, run: RunDir, config: Config | None = None, materialize: bool = False) -> None:
+        """`materialize`: hold each stage's newest part per work item in a small temporary table the
+        first time the stage is used, and join with it, for commands that query every stage several
+        times (`status`, `run`); without it the current view resolves them with a window in every
+        query (cheaper for a query that filters one clip, like `explain`)."""
         self.run = run
         self.config = config or run.load_config()
+        self.materialize = materialize
         self.con = connect()
         self.con.execute(f"SET memory_limit = {quote_literal(self.config.run.duckdb_memory_limit)}")
         self.con.execute(f"SET temp_directory = {quote_literal(str(run.cache_dir / 'duckdb'))}")
@@ -57,6 +62,7 @@ class RunDB:
         self._types: dict[str, dict[str, str]] = {}
         self._names: list[str] | None = None
         self._registered: set[str] | None = None
+        self._ok_keys: set[tuple[str, str]] = set()  # (stage, key) with a `_ok_<stage>_<key>` temp table
 
     # Stages and hashes ------------------------------------------------------------------
     def registered(self, stage: str) -> bool:
@@ -91,6 +97,7 @@ class RunDB:
                 self.con.execute(f"CREATE OR REPLACE VIEW {quote_ident(stage)} AS {self._current_sql(stage)}")
             self._files[stage] = files
             self._types.pop(stage, None)
+            self._ok_keys = {entry for entry in self._ok_keys if entry[0] != stage}
         return quote_ident(stage if known else stage + "_all")
 
     def ensure_all(self) -> list[str]:
@@ -108,11 +115,20 @@ class RunDB:
 
     def _current_sql(self, stage: str) -> str:
         cls = get_stage(stage)
+        every = quote_ident(stage + "_all")
         present = self.columns(stage + "_all")
         if "config_hash" not in present:
-            return f"SELECT * FROM {quote_ident(stage + '_all')} WHERE false"
+            return f"SELECT * FROM {every} WHERE false"
         key = cls.work_key() if cls.work_key() in present else None
-        return current_rows_sql(key, self.config_hash(stage)).format(scan=quote_ident(stage + "_all"))
+        if not self.materialize or key is None:
+            return current_rows_sql(key, self.config_hash(stage)).format(scan=every)
+        # The same rows as `current_rows_sql`, as a join with each work item's newest part held in a
+        # small temp table: cheaper than the window when every stage is queried several times.
+        newest, k, h = quote_ident(f"_newest_{stage}"), quote_ident(key), quote_literal(self.config_hash(stage))
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {newest} AS SELECT {k}, max(_part) AS _newest "
+                         f"FROM {every} WHERE config_hash = {h} GROUP BY {k}")
+        return (f"SELECT a.* FROM {every} a JOIN {newest} n ON a.{k} IS NOT DISTINCT FROM n.{k} "
+                f"AND a._part = n._newest WHERE a.config_hash = {h}")
 
     def columns(self, view: str) -> dict[str, str]:
         """{column: DuckDB type} of a view (or of a stage's current view)."""
@@ -208,9 +224,18 @@ class RunDB:
                 f"LEFT JOIN {bounds} ON _c.\"check\" = _b._check")
 
     def ok_keys_sql(self, stage: str, key: str) -> str:
-        """SQL of the keys whose current rows are all ok under today's bounds."""
-        return (f"SELECT {quote_ident(key)} AS _key FROM ({self.judged_sql(stage)}) "
-                f"WHERE {quote_ident(key)} IS NOT NULL GROUP BY 1 HAVING bool_and(_status_now = 'ok')")
+        """SQL of the keys whose current rows are all ok under today's bounds (column `_key`); held
+        in a temp table when materializing (several downstream stages ask for the same keys)."""
+        sql = (f"SELECT {quote_ident(key)} AS _key FROM ({self.judged_sql(stage)}) "
+               f"WHERE {quote_ident(key)} IS NOT NULL GROUP BY 1 HAVING bool_and(_status_now = 'ok')")
+        if not self.materialize:
+            return sql
+        table = quote_ident(f"_ok_{stage}_{key}")
+        self.ensure(stage)  # refreshes the view (and drops stale ok keys) when the files changed
+        if (stage, key) not in self._ok_keys:
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {sql}")
+            self._ok_keys.add((stage, key))
+        return f"SELECT _key FROM {table}"
 
     def ok_first_rows_sql(self, stage: str, columns: Sequence[str] | None = None) -> str:
         """SQL of one row per key whose current rows are all ok under today's bounds: the key's

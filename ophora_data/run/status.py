@@ -80,6 +80,6 @@ def stage_status(run: RunDir, config: Config, name: str, top: int = 10, db: RunD
 
 def run_status(run: RunDir, config: Config) -> dict[str, dict[str, Any]]:
     """Every pipeline stage, then the stages outside it (e.g. `reproduce`) that have a table."""
-    db = RunDB(run, config)
+    db = RunDB(run, config, materialize=True)  # every stage's rows are counted several times
     names = stage_names() + [name for name in extra_stage_names() if run.table(name).parts()]
     return {name: stage_status(run, config, name, db=db) for name in names}

@@ -19,7 +19,6 @@ model per process, on the GPU when there is one.
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -29,7 +28,6 @@ from ophora_data.media.runner import MediaError
 from ophora_data.models.whisperx_asr import ASR_EXTRA_HINT, AsrUnavailable, WhisperXAsr, missing_asr_modules
 from ophora_data.run.atomic import atomic_write_json
 from ophora_data.run.db import RunDB
-from ophora_data.run.tables import decode_arrow
 from ophora_data.run.workdir import RunDir
 from ophora_data.stages.base import Row, Stage, StageError, check_row, flag_row
 from ophora_data.stages.registry import stage_names
@@ -207,24 +205,30 @@ class TranscribeStage(Stage):
         return row
 
     def status_figures(self, db: RunDB) -> dict[str, Any]:
-        """Transcript sources, words, and dropped / repaired segments by kind (one row per video)."""
-        columns = ["video_id", "transcript_source", "n_words", "segment_drops", "segment_repairs"]
-        where = "transcript_source IS NOT NULL" if "transcript_source" in db.stage_columns(self.name) else "false"
-        return self.figures(decode_arrow(db.current(self.name, columns, where)))
+        """Transcript sources, words, and dropped / repaired segments by kind, summed by DuckDB over
+        each video's summary row (the one with a `transcript_source`)."""
+        present = db.stage_columns(self.name)
+        if "transcript_source" not in present:
+            return {"sources": {}, "words": 0, "segments_dropped": {}, "segments_repaired": {}}
 
-    @staticmethod
-    def figures(rows: list[Row]) -> dict[str, Any]:
-        by_video = {r["video_id"]: r for r in rows if r.get("transcript_source")}
-        extras: dict[str, Any] = {"sources": dict(Counter(r["transcript_source"] for r in by_video.values())),
-                                  "words": sum(int(r.get("n_words") or 0) for r in by_video.values())}
-        for column, name in (("segment_drops", "segments_dropped"), ("segment_repairs", "segments_repaired")):
-            total: Counter[str] = Counter()
-            for row in by_video.values():
-                counts = row.get(column)
-                if isinstance(counts, dict):
-                    total.update({str(k): int(v) for k, v in counts.items() if isinstance(v, int | float)})
-            extras[name] = dict(total.most_common())
-        return extras
+        def last(column: str) -> str:
+            return f"last({column} ORDER BY _part, _row)" if column in present else "NULL"
+
+        videos = (f"SELECT video_id, {last('transcript_source')} AS src, {last('n_words')} AS n, "
+                  f"{last('segment_drops')} AS drops, {last('segment_repairs')} AS repairs FROM transcribe "
+                  f"WHERE transcript_source IS NOT NULL GROUP BY video_id")
+        figures: dict[str, Any] = {
+            "sources": dict(db.execute(f"SELECT CAST(src AS VARCHAR), count(*) FROM ({videos}) GROUP BY 1 "
+                                       f"ORDER BY 2 DESC, 1").fetchall()),
+            "words": int(db.scalar(f"SELECT CAST(coalesce(sum(TRY_CAST(n AS BIGINT)), 0) AS BIGINT) "
+                                   f"FROM ({videos})") or 0)}
+        for column, name in (("drops", "segments_dropped"), ("repairs", "segments_repaired")):
+            counts = db.execute(  # segments by kind, the most frequent kind first
+                f"SELECT j.key, CAST(sum(TRY_CAST(j.value AS BIGINT)) AS BIGINT) AS n FROM ({videos}) v, "
+                f"json_each(CAST(v.{column} AS JSON)) j WHERE TRY_CAST(j.value AS BIGINT) IS NOT NULL "
+                f"GROUP BY j.key ORDER BY n DESC, j.key").fetchall()
+            figures[name] = {str(kind): int(n) for kind, n in counts}
+        return figures
 
 
 def media_end_s(probe_row: Row) -> float | None:
