@@ -11,10 +11,26 @@ class PrivacyConfig(Section):
     mode: Literal["blur", "drop"] = Field(
         "blur", description="blur: redact detections and publish the redacted clip; "
                             "drop: reject any clip with a detection (no redaction)")
-    every_n_frames: int = Field(5, ge=1, description="run the detectors on every n-th frame")
+    every_n_frames: int = Field(5, ge=1, description="fine sampling: every n-th frame where the coarse scan "
+                                                     "asks for it (docs/privacy.md)")
+    coarse_every_s: float = Field(
+        0.5, ge=0, description="coarse scan: both detectors on whole frames every this many seconds; between two "
+                               "samples only what changed is looked at every_n_frames (0: every every_n_frames-th "
+                               "frame with both detectors)")
+    match_iou: float = Field(0.3, gt=0, le=1, description="boxes at two samples overlapping this much (IoU) are "
+                                                           "one face or overlay: the frames between get the box "
+                                                           "around both, without detecting again")
+    change_ratio: float = Field(4.0, gt=1, description="an abrupt change (a cut, an overlay switching on or off) "
+                                                       "changes the shrunk picture this many times the clip's "
+                                                       "median change; two between coarse samples: look at every "
+                                                       "fine frame between")
+    change_floor: float = Field(0.5, ge=0, description="abrupt changes need at least this mean change in grey "
+                                                       "levels (of 255) of the 8x shrunk luma")
     verify_every_n_frames: int | None = Field(
         None, ge=1, description="deprecated, ignored: verification re-checks exactly the sampled frames that "
                                 "had detections (the only frames redaction changed)")
+    verify_margin: float = Field(1.0, ge=0, description="verification looks again around each blurred box, this "
+                                                        "many times its short side on every side (at least 16 px)")
     batch_size: int = Field(4, ge=1, description="frames per detector call (one onnxruntime run for text); memory "
                                                  "grows with it: a benchmark process peaked at 2 GB with 8 at 960 px")
     detector_threads: int = Field(
@@ -36,6 +52,10 @@ class PrivacyConfig(Section):
     yunet_score_threshold: float = Field(
         0.65, gt=0, lt=1, description="YuNet faces need this score; 0.65 is above the 0.64 YuNet gives the eye "
                                       "in the real 224 px Cataract-1K clip, and keeps small film faces")
+    yunet_track_threshold: float = Field(
+        0.5, gt=0, lt=1, description="hysteresis: a YuNet face scoring at least this counts where it continues "
+                                     "(same place, match_iou) a face that scored yunet_score_threshold at a "
+                                     "neighbouring sample; one frame at 0.6 does not leave a person unblurred")
     # Burned-in text ----------------------------------------------------------------------
     text_detector: Literal["ppocr", "tesseract", "none"] = Field(
         "ppocr", description="ppocr: PP-OCRv4 DBNet text detection (ONNX from the rapidocr-onnxruntime wheel); "

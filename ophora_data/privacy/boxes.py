@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+Rect = tuple[int, int, int, int]  # x, y, w, h in pixels
 
 
 @dataclass(frozen=True)
@@ -20,6 +23,10 @@ class Box:
         """The same box on an image `factor` times larger (detections run on downscaled frames)."""
         return Box(round(self.x * factor), round(self.y * factor), round(self.w * factor),
                    round(self.h * factor), self.kind, self.score)
+
+    def shifted(self, dx: int, dy: int) -> Box:
+        """The same box moved by (dx, dy) pixels (from a crop's coordinates to its frame's)."""
+        return Box(self.x + dx, self.y + dy, self.w, self.h, self.kind, self.score)
 
     def dilated(self, fraction: float, width: int, height: int) -> Box:
         """Grown by `fraction` of its size on every side, clipped to the frame."""
@@ -111,3 +118,45 @@ def merge_lines(boxes: list[Box]) -> list[Box]:
             if changed:
                 break
     return merged
+
+
+def iou(a: Box, b: Box) -> float:
+    """Intersection over union of two boxes (0..1; 0 when both are empty)."""
+    x0, y0 = max(a.x, b.x), max(a.y, b.y)
+    x1, y1 = min(a.x + a.w, b.x + b.w), min(a.y + a.h, b.y + b.h)
+    inter = max(0, x1 - x0) * max(0, y1 - y0)
+    union = a.w * a.h + b.w * b.h - inter
+    return inter / union if union > 0 else 0.0
+
+
+def hull(a: Box, b: Box) -> Box:
+    """The smallest box around both (where an object moving from a to b passes, if it moves steadily)."""
+    x0, y0 = min(a.x, b.x), min(a.y, b.y)
+    x1, y1 = max(a.x + a.w, b.x + b.w), max(a.y + a.h, b.y + b.h)
+    return Box(x0, y0, x1 - x0, y1 - y0, a.kind, min(a.score, b.score))
+
+
+def contains(outer: Box, inner: Box) -> bool:
+    """True when `inner` lies inside `outer` and both are of one kind."""
+    return (outer.kind == inner.kind and outer.x <= inner.x and outer.y <= inner.y
+            and outer.x + outer.w >= inner.x + inner.w and outer.y + outer.h >= inner.y + inner.h)
+
+
+def merge_rects(rects: Sequence[Rect]) -> list[Rect]:
+    """Overlapping or touching (x, y, w, h) rectangles merged into their bounding rectangles."""
+    boxes = [list(r) for r in rects if r[2] > 0 and r[3] > 0]
+    changed = True
+    while changed:
+        changed = False
+        for i in range(len(boxes)):
+            for j in range(i + 1, len(boxes)):
+                a, b = boxes[i], boxes[j]
+                if a[0] <= b[0] + b[2] and b[0] <= a[0] + a[2] and a[1] <= b[1] + b[3] and b[1] <= a[1] + a[3]:
+                    x0, y0 = min(a[0], b[0]), min(a[1], b[1])
+                    boxes[i] = [x0, y0, max(a[0] + a[2], b[0] + b[2]) - x0, max(a[1] + a[3], b[1] + b[3]) - y0]
+                    boxes.pop(j)
+                    changed = True
+                    break
+            if changed:
+                break
+    return [(x, y, w, h) for x, y, w, h in boxes]

@@ -4,22 +4,28 @@ Defaults are DNNs whose weights install from the package registry: YuNet faces
 (`models/yunet_faces.py`) and PP-OCRv4 text detection (`models/ppocr_text.py`). OpenCV's Haar
 cascade and Tesseract stay selectable (`privacy.face_detector=haar`, `privacy.text_detector=tesseract`).
 Frames are resized before detection and boxes are mapped back to full-frame coordinates.
-Every detector takes a batch of frames of one size (`detect_batch`); heavy imports happen
-in the constructors, which stages call in setup().
+Every detector takes a batch of frames of one size (`detect_batch`), or regions of one frame
+(`detect_regions`: crops detected at the scale the whole frame would be, so a crop finds what
+the frame finds there, at a fraction of the cost); heavy imports happen in the constructors,
+which stages call in setup().
 """
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from ophora_data.config.privacy import PrivacyConfig
-from ophora_data.privacy.boxes import Box, merge_lines
+from ophora_data.privacy.boxes import Box, Rect, merge_lines
+
+if TYPE_CHECKING:
+    from ophora_data.models.ppocr_text import TextRegion
 
 
 class DetectorUnavailable(RuntimeError):
@@ -39,15 +45,43 @@ class Detector(Protocol):
         """Boxes for each of `frames` (all of one size), in their pixel coordinates."""
         ...
 
+    def detect_regions(self, frame: np.ndarray, rects: Sequence[Rect]) -> list[Box]:
+        """Boxes inside the (x, y, w, h) regions of `frame`, detected at the whole frame's scale, in
+        the frame's coordinates (a box may reach a little past its region: it is not clipped)."""
+        ...
+
+
 
 class PerFrame:
-    """`detect_batch` for detectors that see one image at a time (Haar, Tesseract, YuNet)."""
+    """`detect_batch` and `detect_regions` for detectors that see one image at a time (Haar,
+    Tesseract, YuNet): `_find(image)` on the frame or crop downscaled to `max_side` (of the frame)."""
+
+    max_side: int
+
+    def _find(self, image: np.ndarray) -> list[Box]:
+        raise NotImplementedError
 
     def detect(self, frame: np.ndarray) -> list[Box]:
-        raise NotImplementedError
+        small, back = downscale(frame, self.max_side)
+        return [box.scaled(back) for box in self._find(small)]
 
     def detect_batch(self, frames: Sequence[np.ndarray]) -> list[list[Box]]:
         return [self.detect(frame) for frame in frames]
+
+    def detect_regions(self, frame: np.ndarray, rects: Sequence[Rect]) -> list[Box]:
+        import cv2
+
+        scale = min(1.0, self.max_side / max(frame.shape[:2]))
+        found: list[Box] = []
+        for x, y, w, h in rects:
+            crop = frame[y : y + h, x : x + w]
+            if min(crop.shape[:2]) * scale < 8:  # nothing to find in a sliver
+                continue
+            if scale < 1.0:
+                crop = cv2.resize(crop, (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale))),
+                                  interpolation=cv2.INTER_AREA)
+            found.extend(box.scaled(1.0 / scale).shifted(x, y) for box in self._find(crop))
+        return found
 
 
 def downscale(frame: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
@@ -79,20 +113,20 @@ class HaarFaceDetector(PerFrame):
             raise DetectorUnavailable(f"Haar cascade {config.haar_cascade!r} not found or unreadable "
                                       "(OpenCV 4.x ships them in cv2.data.haarcascades)")
         self._config = config
+        self.max_side = config.face_max_side
         self.name = f"opencv-haar:{path.stem}"
         self.version = f"opencv {cv2.__version__}"
 
-    def detect(self, frame: np.ndarray) -> list[Box]:
+    def _find(self, image: np.ndarray) -> list[Box]:
         import cv2
 
-        small, back = downscale(frame, self._config.face_max_side)
         # Histogram equalisation makes the cascade less sensitive to dim or washed-out footage.
-        gray = cv2.equalizeHist(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY))
+        gray = cv2.equalizeHist(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY))
         size = self._config.face_min_size_px
         found = self._cascade.detectMultiScale(gray, scaleFactor=self._config.face_scale_factor,
                                                minNeighbors=self._config.face_min_neighbors,
                                                minSize=(size, size))
-        return [Box(int(x), int(y), int(w), int(h), "face").scaled(back) for x, y, w, h in found]
+        return [Box(int(x), int(y), int(w), int(h), "face") for x, y, w, h in found]
 
 
 class YuNetFaceDetector(PerFrame):
@@ -109,12 +143,18 @@ class YuNetFaceDetector(PerFrame):
         except FaceModelUnavailable as exc:
             raise DetectorUnavailable(str(exc)) from None
         self._config = config
+        self.max_side = config.face_max_side
+        self.threshold = config.yunet_score_threshold
         self.name, self.version = self._model.name, self._model.version
 
-    def detect(self, frame: np.ndarray) -> list[Box]:
-        small, back = downscale(frame, self._config.face_max_side)
-        return [Box(f.x, f.y, f.w, f.h, "face", f.score).scaled(back)
-                for f in self._model.detect(small, self._config.yunet_score_threshold)]
+    def with_threshold(self, threshold: float) -> YuNetFaceDetector:
+        """The same detector (one loaded model) keeping faces that score at least `threshold`."""
+        other = copy.copy(self)
+        other.threshold = threshold
+        return other
+
+    def _find(self, image: np.ndarray) -> list[Box]:
+        return [Box(f.x, f.y, f.w, f.h, "face", f.score) for f in self._model.detect(image, self.threshold)]
 
 
 class PPOCRTextDetector:
@@ -143,9 +183,14 @@ class PPOCRTextDetector:
         return self.detect_batch([frame])[0]
 
     def detect_batch(self, frames: Sequence[np.ndarray]) -> list[list[Box]]:
-        return [[Box(*region.bounding_rect, "text", region.score) for region in regions
+        return [self._boxes(regions) for regions in self._model.detect_batch(list(frames))]
+
+    def detect_regions(self, frame: np.ndarray, rects: Sequence[Rect]) -> list[Box]:
+        return [box for rect in rects for box in self._boxes(self._model.detect_region(frame, *rect))]
+
+    def _boxes(self, regions: Sequence[TextRegion]) -> list[Box]:
+        return [Box(*region.bounding_rect, "text", region.score) for region in regions
                  if region.aspect >= self._config.ppocr_min_aspect]
-                for regions in self._model.detect_batch(list(frames))]
 
 
 class TesseractTextDetector(PerFrame):
@@ -166,18 +211,18 @@ class TesseractTextDetector(PerFrame):
         # advise 1 thread per process); the process pool already uses the cores.
         os.environ.setdefault("OMP_THREAD_LIMIT", "1")
         self._config = config
+        self.max_side = config.text_max_side
         self.name = f"tesseract:psm{config.text_psm}:{'+'.join(config.text_views)}"
         self.version = f"tesseract {version}"
 
-    def detect(self, frame: np.ndarray) -> list[Box]:
+    def _find(self, image: np.ndarray) -> list[Box]:
         import cv2
 
-        small, back = downscale(frame, self._config.text_max_side)
-        gray = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
+        gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
         words: list[Box] = []
         for view in self._config.text_views:
             words.extend(self._words(self._view(gray, view)))
-        return [box.scaled(back) for box in merge_lines(words)]
+        return merge_lines(words)
 
     def _view(self, gray: np.ndarray, view: str) -> np.ndarray:
         if view == "bright":
@@ -222,6 +267,14 @@ class Detectors:
             for boxes, found in zip(out, detector.detect_batch(frames), strict=True):
                 boxes.extend(found)
         return out
+
+    def detect_regions(self, frame: np.ndarray, rects: Sequence[Rect]) -> list[Box]:
+        """Boxes of every active detector inside the regions of one frame (frame coordinates)."""
+        return [box for detector in self.active for box in detector.detect_regions(frame, rects)] if rects else []
+
+    def of_kind(self, kind: str) -> Detector | None:
+        """The active detector of boxes of `kind` ("face" or "text"), if any."""
+        return next((d for d in self.active if d.kind == kind), None)
 
     def describe(self) -> dict[str, str | None]:
         return {"face_detector": self.face.name if self.face else None,

@@ -1,8 +1,11 @@
 """Redaction: blur boxes in every decoded frame and re-encode the clip (ffmpeg libx264, atomically).
 
-Only pixels inside boxes change; everything else goes through one more H.264 generation
-at the configured CRF (PSNR outside the boxes stays well above 40 dB at CRF 18). A clip
-with nothing to redact is published as a hard link (or copy) of the cut clip, not re-encoded.
+Frames travel as planar YUV 4:2:0 (`privacy/yuv.py`): decoded, the boxes blurred in the luma
+and (at half resolution) the two chroma planes, and encoded without any colour conversion, so
+pixels outside the boxes reach the encoder exactly as decoded and go through one more H.264
+generation only (PSNR outside the boxes well above 40 dB at CRF 18). A clip with nothing to
+redact is published as a hard link (or copy) of the cut clip, not re-encoded. `redact_frame`
+blurs an RGB image the same way (tests, benchmarks).
 """
 
 from __future__ import annotations
@@ -14,10 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from ophora_data.config.privacy import PrivacyConfig
-from ophora_data.media.frames import iter_frames
-from ophora_data.media.rawvideo import RawVideoEncoder
-from ophora_data.media.runner import MediaError
 from ophora_data.privacy.boxes import Box
+from ophora_data.privacy.yuv import YuvEncoder, YuvReader, planes
 from ophora_data.run.atomic import atomic_write
 
 # Gaussian blur with a huge sigma is slow; blurring a smaller copy is equivalent to the eye
@@ -59,34 +60,41 @@ def redact_frame(frame: np.ndarray, boxes: list[Box], config: PrivacyConfig) -> 
     return out
 
 
+def redact_i420(frame: np.ndarray, width: int, height: int, boxes: list[Box], config: PrivacyConfig) -> np.ndarray:
+    """A copy of the flat I420 `frame` with every box blurred in all three planes (chroma boxes at
+    half resolution, rounded outward); the input is returned unchanged when there are no boxes."""
+    if not boxes:
+        return frame
+    out = frame.copy()
+    luma, blue, red = planes(out, width, height)
+    for box in boxes:
+        blur_box(luma, box, config.blur, config.blur_strength, config.pixelate_blocks)
+        x0, y0 = box.x // 2, box.y // 2
+        half = Box(x0, y0, (box.x + box.w + 1) // 2 - x0, (box.y + box.h + 1) // 2 - y0, box.kind)
+        for chroma in (blue, red):
+            blur_box(chroma, half, config.blur, config.blur_strength, config.pixelate_blocks)
+    return out
+
+
 def _encoder_output(source: Path, out: Path, config: PrivacyConfig) -> list[str]:
     return ["-i", str(source), "-map", "0:v:0", "-map", "1:a?", "-c:a", "copy",
-            # yuv420p needs even sizes: crop a stray odd row/column rather than rescale the picture.
-            "-vf", "crop=trunc(iw/2)*2:trunc(ih/2)*2:0:0",
-            # Area chroma downsampling undoes the decoder's RGB conversion best: ~3 dB closer to the
-            # source than swscale's default bicubic (measured on testsrc2; tests/privacy/test_redact.py).
-            "-sws_flags", "area+accurate_rnd",
             "-c:v", "libx264", "-preset", config.preset, "-crf", str(config.crf), "-pix_fmt", "yuv420p",
             "-movflags", "+faststart", "-f", "mp4", str(out)]
 
 
 def _encode(source: Path, out: Path, per_frame: list[list[Box]], config: PrivacyConfig) -> int:
-    """Decode `source`, blur, pipe into ffmpeg writing `out`; returns the number of frames written."""
-    encoder: RawVideoEncoder | None = None
+    """Decode `source`, blur, pipe into ffmpeg writing `out`; returns the number of frames written.
+    Raises MediaError when the source cannot be decoded or ffmpeg fails."""
+    reader = YuvReader(source, timeout_s=config.timeout_s)
+    encoder = YuvEncoder(reader.width, reader.height, reader.timeline.fps, _encoder_output(source, out, config),
+                         timeout_s=config.timeout_s)
     try:
-        for batch in iter_frames(source, batch_size=16):
-            if encoder is None:
-                height, width = batch.frames.shape[1:3]
-                encoder = RawVideoEncoder(width, height, batch.fps, _encoder_output(source, out, config),
-                                          timeout_s=config.timeout_s)
-            for index, frame in zip(batch.indices, batch.frames, strict=True):
-                encoder.write(redact_frame(frame, per_frame[index] if index < len(per_frame) else [], config))
-        if encoder is None:
-            raise MediaError(f"no decodable video frames in {source.name}")
+        for index, frame in reader:
+            boxes = per_frame[index] if index < len(per_frame) else []
+            encoder.write(redact_i420(frame, reader.width, reader.height, boxes, config))
         encoder.close()
     except BaseException:
-        if encoder is not None:
-            encoder.abort()
+        encoder.abort()
         raise
     return encoder.frames_written
 

@@ -1,11 +1,12 @@
 """`privacy`: detect faces and burned-in text, blur them, verify the redacted clip.
 
-Per ok `cut` clip: the detectors (YuNet faces, PP-OCRv4 text by default) run on every n-th
-frame, in batches; boxes are held and dilated over the frames in between
-(`privacy/smoothing.py`); the clip is re-encoded with the boxes blurred into
-`media/redacted/<clip_id>.mp4`; the detectors run again on that output's frames that had
-detections, and anything they still find is added to the boxes for another pass (up to
-`max_passes`) before the `verification` check fails. A clip with no detection is published
+Per ok `cut` clip: the detectors (YuNet faces, PP-OCRv4 text by default) scan the clip coarse
+to fine (`privacy/scan.py`: whole frames every `coarse_every_s`, every `every_n_frames`-th frame
+only where something came, went or moved), in batches; boxes are bridged, held and dilated over
+the frames in between (`privacy/scan.py`, `privacy/smoothing.py`); the clip is re-encoded with
+the boxes blurred into `media/redacted/<clip_id>.mp4`; the detectors run again on that output's
+frames that had detections, around the boxes, and anything they still find is added to the boxes
+for another pass (up to `max_passes`) before the `verification` check fails. A clip with no detection is published
 unchanged (a hard link): no re-encode and no verification pass, its bytes are the ones checked.
 Mode `drop` rejects any clip with a detection instead of redacting it.
 
@@ -29,8 +30,9 @@ from ophora_data.media.runner import MediaError
 from ophora_data.privacy.boxes import ClipDetections
 from ophora_data.privacy.detectors import Detectors, DetectorUnavailable, build_detectors
 from ophora_data.privacy.redact import encode_redacted, publish_unchanged
+from ophora_data.privacy.scan import Scan, scan_clip
 from ophora_data.privacy.smoothing import boxes_per_frame, frames_blurred
-from ophora_data.privacy.verify import Verification, detect_clip, verify_clip
+from ophora_data.privacy.verify import Verification, verify_clip
 from ophora_data.run.atomic import atomic_write_json
 from ophora_data.run.db import RunDB
 from ophora_data.stages.base import Row, Stage, StageError, check_row, flag_row
@@ -43,7 +45,7 @@ class PrivacyStage(Stage):
     needs: ClassVar[tuple[str, ...]] = ("cut",)
     key: ClassVar[str] = "clip_id"
     config_sections: ClassVar[tuple[str, ...]] = ("privacy",)
-    version: ClassVar[str] = "2"
+    version: ClassVar[str] = "3"
 
     detectors: Detectors | None = None
 
@@ -69,46 +71,50 @@ class PrivacyStage(Stage):
                        "privacy_strict": False, "boxes_path": None, "mode": cfg.mode,
                        **self.detectors.describe()}
         try:
-            found = detect_clip(source, self.detectors, cfg.every_n_frames, cfg.batch_size)
+            scan = scan_clip(source, self.detectors, cfg)
         except MediaError as exc:
             dest.unlink(missing_ok=True)
             # The same bytes fail the same way: retried only with --retry-failed.
-            return [{**common, "status": "failed", "reason": f"no decodable frames: {exc}",
+            return [{**common, "status": "failed", "reason": f"undecodable clip: {exc}",
                      "retryable": False}]
+        found = scan.detected
         common["privacy_strict"] = not found.any and self.detectors.face is not None \
             and self.detectors.text is not None
         if cfg.mode == "drop" and found.any:
             dest.unlink(missing_ok=True)
-            return self._rows(common, found, found, None, passes=0)
+            return self._rows(common, scan, found, None, passes=0)
         if not found.any:
             publish_unchanged(source, dest)
             common["redacted_path"] = self.run.relative(dest)
-            return self._rows(common, found, found, None, passes=0)
-        boxes, verification, passes = self._redact(source, dest, found)
+            return self._rows(common, scan, found, None, passes=0)
+        planned = scan.redacted(cfg.every_n_frames, cfg.match_iou)
+        boxes, verification, passes = self._redact(source, dest, found, planned)
         common["redacted_path"] = self.run.relative(dest)
-        return self._rows(common, found, boxes, verification, passes)
+        return self._rows(common, scan, boxes, verification, passes)
 
-    def _redact(self, source: Path, dest: Path,
-                found: ClipDetections) -> tuple[ClipDetections, Verification, int]:
+    def _redact(self, source: Path, dest: Path, found: ClipDetections,
+                planned: ClipDetections) -> tuple[ClipDetections, Verification, int]:
         """Blur, verify, and blur again what verification still finds (up to max_passes)."""
         assert self.detectors is not None
         cfg = self.config.privacy
-        boxes = found
+        boxes = planned
         for passes in range(1, cfg.max_passes + 1):
-            encode_redacted(source, dest, boxes_per_frame(boxes, cfg.hold, cfg.box_dilation), cfg)
-            verification = verify_clip(dest, self.detectors, boxes, cfg.batch_size)
+            per_frame = boxes_per_frame(boxes, cfg.hold, cfg.box_dilation)
+            encode_redacted(source, dest, per_frame, cfg)
+            verification = verify_clip(dest, self.detectors, found, per_frame, cfg.verify_margin)
             if verification.passed or passes == cfg.max_passes:
                 return boxes, verification, passes
             boxes = boxes.merged(verification.remaining)
         raise AssertionError("unreachable: max_passes >= 1")
 
     # Rows -----------------------------------------------------------------------------
-    def _rows(self, common: Row, found: ClipDetections, boxes: ClipDetections,
+    def _rows(self, common: Row, scan: Scan, boxes: ClipDetections,
               verification: Verification | None, passes: int) -> list[Row]:
         assert self.detectors is not None
         cfg = self.config.privacy
         clip_id = common["clip_id"]
-        common["boxes_path"] = self._write_boxes(clip_id, found, boxes, verification, passes)
+        found = scan.detected
+        common["boxes_path"] = self._write_boxes(clip_id, scan, boxes, verification, passes)
         # drop: any detection rejects the clip; blur: the counts are recorded, verification decides.
         count_bound = Bound(max=0) if cfg.mode == "drop" else Bound()
         blurred = frames_blurred(boxes_per_frame(boxes, cfg.hold, cfg.box_dilation)) if passes else 0
@@ -143,14 +149,18 @@ class PrivacyStage(Stage):
         return flag_row("clip_id", clip_id, "verification", True, "", frames_checked=len(found.frames),
                         passes=0, remaining_faces=0, remaining_text_boxes=0, verified_by="unchanged", **common)
 
-    def _write_boxes(self, clip_id: str, found: ClipDetections, boxes: ClipDetections,
+    def _write_boxes(self, clip_id: str, scan: Scan, boxes: ClipDetections,
                      verification: Verification | None, passes: int) -> str:
+        """`privacy/<clip_id>.json`. Readers (builders/manifest.py, reproduce) expand `redacted` with
+        `smoothing.boxes_per_frame(redacted, hold_frames, box_dilation)`: exactly what was blurred."""
+        cfg = self.config.privacy
         path = self.run.root / BOXES_DIR / f"{clip_id}.json"
         record: dict[str, Any] = {
-            "clip_id": clip_id, "every_n_frames": self.config.privacy.every_n_frames, "passes": passes,
-            "hold_frames": self.config.privacy.hold, "box_dilation": self.config.privacy.box_dilation,
+            "clip_id": clip_id, "every_n_frames": cfg.every_n_frames, "passes": passes,
+            "hold_frames": cfg.hold, "box_dilation": cfg.box_dilation,
+            "coarse_every_s": cfg.coarse_every_s, "coarse_step": scan.coarse_step, "refined": scan.refined,
             "detectors": self.detectors.describe() if self.detectors else {},
-            "detected": found.to_json(), "redacted": boxes.to_json(),
+            "detected": scan.detected.to_json(), "redacted": boxes.to_json(),
             "remaining": verification.remaining.to_json() if verification else None,
         }
         atomic_write_json(path, record)

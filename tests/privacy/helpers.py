@@ -20,6 +20,20 @@ def still_video(image: Path, out: Path, seconds: float = 1.0, fps: int = 10) -> 
     return out
 
 
+def captioned_video(source: Path, out: Path, first: int, last: int, seconds: float = 2.0, fps: int = 25,
+                    still: bool = True) -> Path:
+    """`source` (an image looped for `seconds`, or a video's first `seconds`) with a burned-in caption
+    ("Dr. Jane Example", white, 28 px, at the bottom left) on frames first..last only."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    caption = (f"drawtext=text='Dr. Jane Example':x=20:y=h-50:fontsize=28:fontcolor=white:borderw=2:"
+               f"enable='between(n,{first},{last})'")
+    inputs = ["-loop", "1", "-framerate", str(fps), "-i", str(source)] if still else ["-i", str(source)]
+    subprocess.run(["ffmpeg", "-y", "-loglevel", "error", *inputs, "-t", str(seconds), "-vf", caption, "-an",
+                    "-c:v", "libx264", "-preset", "ultrafast", "-crf", "16", "-pix_fmt", "yuv420p", str(out)],
+                   check=True)
+    return out
+
+
 def image_sequence_video(frames_dir: Path, out: Path, fps: int = 10) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     pattern = sorted(frames_dir.glob("*.jpg"))
