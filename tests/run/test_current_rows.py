@@ -17,6 +17,7 @@ import pytest
 from ophora_data.config import Config
 from ophora_data.executors.local import RunOptions, done_keys, pending_items
 from ophora_data.run.db import RunDB
+from ophora_data.run.tables import decode_arrow
 from ophora_data.run.workdir import RunDir
 from ophora_data.stages.base import Stage
 from ophora_data.stages.registry import get_stage, stage_config_hash
@@ -94,8 +95,10 @@ def test_current_rows_equal_the_python_resolution(tmp_path: Path, seed: int) -> 
         expected = legacy.current(legacy.all_rows(run.table(stage).dir), cls.work_key(), db.config_hash(stage))
         assert len(expected) > 100
         assert _comparable(run.table(stage).current(cls.work_key(), db.config_hash(stage))) == _comparable(expected)
-        from ophora_data.run.tables import decode_arrow
         assert _comparable(decode_arrow(db.current(stage))) == _comparable(expected)
+        # The join with a materialized newest-part map (status, run) gives the same rows.
+        joined = RunDB(run, config, materialize=True)
+        assert _comparable(decode_arrow(joined.current(stage))) == _comparable(expected)
         every = legacy.all_rows(run.table(stage).dir)
         assert _comparable(run.table(stage).all_rows()) == _comparable(every)
 
@@ -131,6 +134,8 @@ def test_upstream_ok_rejudges_checks_like_the_python_rule(tmp_path: Path, sets: 
     expected = legacy.upstream_ok(current, "quality", "clip_id", config)
     got = stage.upstream_ok("quality")
     assert [r["clip_id"] for r in got] == [r["clip_id"] for r in expected]
+    materialized = Stage(config, run).share_db(RunDB(run, config, materialize=True)).upstream_ok("quality")
+    assert [r["clip_id"] for r in materialized] == [r["clip_id"] for r in expected]
     assert _comparable([{k: v for k, v in r.items() if k != "_row"} for r in got]) == \
         _comparable([{k: v for k, v in r.items() if k != "_row"} for r in expected])
     narrow = stage.upstream_ok("quality", ["clip_id", "no_such_column"])
