@@ -26,6 +26,9 @@ class PrivacyConfig(Section):
                                                        "fine frame between")
     change_floor: float = Field(0.5, ge=0, description="abrupt changes need at least this mean change in grey "
                                                        "levels (of 255) of the 8x shrunk luma")
+    static_change: float = Field(2.0, ge=0, description="a frame whose 8x shrunk luma differs nowhere by this many "
+                                                        "grey levels from the last frame a detector looked at gets "
+                                                        "its boxes without a look (0: always look)")
     verify_every_n_frames: int | None = Field(
         None, ge=1, description="deprecated, ignored: verification re-checks exactly the sampled frames that "
                                 "had detections (the only frames redaction changed)")

@@ -24,7 +24,10 @@ for 9 frames in the real silent-film fixture), and YuNet is cheap. So:
    - two or more abrupt picture changes between a and b (`abrupt_changes`: a shot shorter than
      the interval, or an overlay that comes and goes in an otherwise still picture): PP-OCR on
      the whole frames between.
-4. Boxes found at a frame are bridged to the next frame where the same detector found the same
+4. A frame showing the same picture as the last frame a detector looked at (no cell of the 8x
+   shrunk luma changed by `static_change` grey levels: a title card, a slide, a paused shot)
+   gets that frame's boxes without a look; a glyph appearing changes its cells by far more.
+5. Boxes found at a frame are bridged to the next frame where the same detector found the same
    object within `coarse_step` frames (flicker leaves no gap), and every box is held
    `hold_frames` frames around its frame by `smoothing.boxes_per_frame`.
 
@@ -140,6 +143,7 @@ class Scan:
     coarse: list[int]
     examined: dict[str, set[int]] = field(default_factory=dict)
     refined: list[list[object]] = field(default_factory=list)
+    reused: int = 0  # looks skipped because the picture had not changed (`_Scanner.unchanged`)
 
     def redacted(self, every_n: int, min_iou: float) -> ClipDetections:
         """The boxes to blur: `detected`, plus boxes between samples (see the module doc): matched
@@ -225,6 +229,9 @@ class _Scanner:
         self.last: int | None = None  # the last decided coarse sample
         self.diffs = [0.0] * total  # mean absolute change of the shrunk luma from the frame before
         self._thumb: np.ndarray | None = None
+        self.thumbs: dict[int, np.ndarray] = {}  # shrunk luma of the kept frames
+        self.looked: dict[str, tuple[int, np.ndarray]] = {}  # per kind: the last frame it looked at
+        self.reused = 0
 
     def see(self, index: int, frame: np.ndarray) -> None:
         import cv2
@@ -235,6 +242,8 @@ class _Scanner:
         if self._thumb is not None:
             self.diffs[index] = float(np.abs(thumb - self._thumb).mean())
         self._thumb = thumb
+        if index in self.kept:
+            self.thumbs[index] = thumb
 
     def rgb(self, index: int) -> np.ndarray:
         return to_rgb(self.kept[index], self.width, self.height)
@@ -250,16 +259,39 @@ class _Scanner:
         for kind, frames in (("face", sorted(rgb)), ("text", self.pending)):
             if kind not in self.kinds:
                 continue
-            found = detect_frames([rgb[i] for i in frames], only(self.detectors, kind), self.config.batch_size)
-            for index, boxes in zip(frames, found, strict=True):
+            todo, same = self.unchanged(kind, frames)
+            found = detect_frames([rgb[i] for i in todo], only(self.detectors, kind), self.config.batch_size)
+            for index, boxes in zip(todo, found, strict=True):
                 detected.setdefault(index, []).extend(boxes)
-                self.scan.examined[kind].add(index)
+            for index, source in same.items():
+                detected.setdefault(index, []).extend(b for b in detected[source] if b.kind == kind)
+            self.scan.examined[kind].update(frames)
         for index in self.pending:
             if self.last is not None and "text" in self.kinds:
                 self.refine_text(self.last, index, rgb)
             self.last = index
         self.kept = {i: f for i, f in self.kept.items() if i > upto}
+        self.thumbs = {i: t for i, t in self.thumbs.items() if i > upto}
         self.pending = []
+
+    def unchanged(self, kind: str, frames: list[int]) -> tuple[list[int], dict[int, int]]:
+        """Split `frames` into those the `kind` detector must look at and those showing the same
+        picture as the last frame it looked at (no cell of the shrunk luma changed by
+        `static_change` grey levels or more: a still title card, slide or paused shot), which get
+        that frame's boxes: {frame: frame looked at}. Compared with the frame actually looked at,
+        so slow changes add up."""
+        todo: list[int] = []
+        same: dict[int, int] = {}
+        for index in frames:
+            last = self.looked.get(kind)
+            thumb = self.thumbs[index]
+            if last is not None and float(np.abs(thumb - last[1]).max()) < self.config.static_change:
+                same[index] = last[0]
+                self.reused += 1
+            else:
+                todo.append(index)
+                self.looked[kind] = (index, thumb)
+        return todo, same
 
     def refine_text(self, a: int, b: int, rgb: dict[int, np.ndarray]) -> None:
         """Text on the grid frames between coarse samples a and b where the module doc says so."""
@@ -305,14 +337,15 @@ def scan_clip(path: Path, detectors: Detectors, config: PrivacyConfig) -> Scan:
     scanner = _Scanner(looking, config, reader.width, reader.height, total, timeline.fps, coarse, step)
     coarse_set = set(coarse)
     for index, frame in reader:
-        scanner.see(index, frame)
         if index in grid:
             scanner.kept[index] = frame
+        scanner.see(index, frame)
         if index in coarse_set:
             scanner.pending.append(index)
             if len(scanner.pending) == config.batch_size:
                 scanner.decide()
     scanner.decide(final=True)
+    scanner.scan.reused = scanner.reused
     if weak is not None:
         confirm_weak_faces(scanner.scan, detectors.face.threshold, config.match_iou)
     return scanner.scan

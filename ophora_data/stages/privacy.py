@@ -158,7 +158,8 @@ class PrivacyStage(Stage):
         record: dict[str, Any] = {
             "clip_id": clip_id, "every_n_frames": cfg.every_n_frames, "passes": passes,
             "hold_frames": cfg.hold, "box_dilation": cfg.box_dilation,
-            "coarse_every_s": cfg.coarse_every_s, "coarse_step": scan.coarse_step, "refined": scan.refined,
+            "coarse_every_s": cfg.coarse_every_s, "coarse_step": scan.coarse_step, "coarse_frames": scan.coarse,
+            "refined": scan.refined, "looks_reused": scan.reused,
             "detectors": self.detectors.describe() if self.detectors else {},
             "detected": scan.detected.to_json(), "redacted": boxes.to_json(),
             "remaining": verification.remaining.to_json() if verification else None,

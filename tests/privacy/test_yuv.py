@@ -68,3 +68,16 @@ def test_encoder_round_trip_and_blur_in_every_plane(tmp_path: Path) -> None:
           YuvEncoder(width, height, 10.0, ["-c:v", "no_such_codec", str(tmp_path / "f.mp4")]) as broken):
         for _ in range(50):
             broken.write(out)
+
+
+def test_a_decoder_that_disagrees_with_the_packet_index_fails(tmp_path: Path) -> None:
+    import dataclasses
+
+    clip = make_cut_video(tmp_path / "c.mp4", duration=0.4, cut_at=None, size="160x120", audio=False)
+    timeline = read_timeline(clip)
+    longer = dataclasses.replace(timeline, times=(*timeline.times, timeline.times[-1] + 0.04))
+    with pytest.raises(MediaError, match=r"ffmpeg decodes 10 frames of c.mp4, its packet index has 11"):
+        list(YuvReader(clip, longer))
+    shorter = dataclasses.replace(timeline, times=timeline.times[:-1])
+    with pytest.raises(MediaError, match=r"decodes more than 9 frames"):
+        list(YuvReader(clip, shorter))

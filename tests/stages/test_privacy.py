@@ -279,8 +279,10 @@ def test_a_static_watermark_is_looked_for_only_at_coarse_samples(run_dir: RunDir
         self, frames))
     clip = run_dir.clip("wm_0")
     clip.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["ffmpeg", "-y", "-loglevel", "error", "-f", "lavfi", "-i", "color=c=0x506070:s=640x360:r=30:d=2",
-                    "-vf", "drawtext=text='ST MARY HOSPITAL':x=380:y=20:fontsize=24:fontcolor=white",
+    # A moving background (every frame differs), a watermark that stays.
+    subprocess.run(["ffmpeg", "-y", "-loglevel", "error", "-f", "lavfi",
+                    "-i", "gradients=s=640x360:r=30:d=2:speed=0.05",
+                    "-vf", "drawtext=text='ST MARY HOSPITAL':x=380:y=20:fontsize=24:fontcolor=white:borderw=2",
                     "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(clip)], check=True)
     config = make_config("privacy.face_detector=none")
     add_cut(run_dir, config, "wm_0")
@@ -293,3 +295,25 @@ def test_a_static_watermark_is_looked_for_only_at_coarse_samples(run_dir: RunDir
 
     per_frame = redaction_boxes(run_dir.root / rows["verification"]["boxes_path"])
     assert len(per_frame) == 60 and all(any(b.kind == "text" and b.x <= 380 for b in boxes) for boxes in per_frame)
+
+
+def test_a_still_picture_is_looked_at_once(realdata: Path, run_dir: RunDir, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Frames showing the same picture as the last one a detector looked at (a title card, a slide)
+    get its boxes without a look; the caption that then appears changes the picture and is looked at."""
+    from ophora_data.privacy.detectors import PPOCRTextDetector, YuNetFaceDetector
+
+    looked: dict[str, int] = {"text": 0, "face": 0}
+    for cls, kind in ((PPOCRTextDetector, "text"), (YuNetFaceDetector, "face")):
+        real = cls.detect_batch
+        monkeypatch.setattr(cls, "detect_batch", lambda self, frames, real=real, kind=kind: looked.__setitem__(
+            kind, looked[kind] + len(frames)) or real(self, frames))
+    config = make_config()
+    captioned_video(realdata / SURGICAL_FRAME, run_dir.clip("card_0"), 30, 49)  # 2 s, caption from 1.2 s
+    add_cut(run_dir, config, "card_0")
+    rows = privacy(run_dir, config)["card_0"]
+    record = json.loads((run_dir.root / rows["verification"]["boxes_path"]).read_text())
+    # Text at 0 and 30 (the caption) of the coarse 0, 10, ..., 40, 49; faces at 0 and 30 of the grid
+    # 0, 5, ..., 45, 49: the other 4 + 9 looks reuse the boxes of the same picture.
+    assert looked == {"text": 2, "face": 2} and record["looks_reused"] == 4 + 9
+    assert caption_blurred(run_dir, rows, range(30, 50)) == list(range(30, 50))
+    assert caption_blurred(run_dir, rows, range(0, 20)) == []
