@@ -137,6 +137,11 @@ class RunDB:
             self._types[view] = {row[0]: str(row[1]) for row in rows}
         return self._types[view]
 
+    def columns_of_all(self, stage: str) -> dict[str, str]:
+        """{column: type} of every row the stage ever wrote (`<stage>_all`)."""
+        self.ensure(stage)
+        return self.columns(stage + "_all")
+
     def stage_columns(self, stage: str) -> dict[str, str]:
         self.ensure(stage)
         return self.columns(stage)

@@ -29,27 +29,29 @@ def _identity(cls: type[Stage], present: dict[str, str]) -> str:
 
 
 def _pending(stage: Stage, db: RunDB) -> int | None:
-    """Items of the stage with no current row yet (None when its inputs cannot be read)."""
+    """Items of the stage with no current row yet (None when its inputs cannot be read). Items
+    that are a query (`items_sql`) are counted by DuckDB without being fetched."""
     cls = type(stage)
     if not cls.needs:
         return None
+    work_key = quote_ident(cls.work_key())
+    view = db.ensure(cls.name)
+    started = f"SELECT {work_key} FROM {view} WHERE {work_key} IS NOT NULL"
     try:
+        sql = stage.items_sql()
+        if sql is not None:
+            if cls.work_key() not in db.columns(cls.name):
+                return int(db.scalar(f"SELECT count(*) FROM ({sql})"))
+            return int(db.scalar(f"SELECT count(*) FROM ({sql}) _i WHERE _i.{work_key} NOT IN ({started})"))
         items = stage.items()
     except Exception:  # noqa: BLE001 - status must work even when a stage's inputs are odd
         return None
-    work_key = cls.work_key()
-    if work_key not in db.columns(cls.name):
+    if cls.work_key() not in db.columns(cls.name):
         return item_count(items)
-    started = f"SELECT DISTINCT {quote_ident(work_key)} FROM {quote_ident(cls.name)}"
-    if not isinstance(items, pa.Table):
-        done = {row[0] for row in db.execute(started).fetchall()}
-        return sum(1 for item in items if item[work_key] not in done)
-    db.con.register("_items", items.select([work_key]))
-    try:
-        return int(db.scalar(f"SELECT count(*) FROM _items WHERE {quote_ident(work_key)} NOT IN ({started} "
-                             f"WHERE {quote_ident(work_key)} IS NOT NULL)"))
-    finally:
-        db.con.unregister("_items")
+    done = {row[0] for row in db.execute(started).fetchall()}
+    if isinstance(items, pa.Table):
+        return sum(1 for key in items.column(cls.work_key()).to_pylist() if key not in done)
+    return sum(1 for item in items if item[cls.work_key()] not in done)
 
 
 def stage_status(run: RunDir, config: Config, name: str, top: int = 10, db: RunDB | None = None) -> dict[str, Any]:

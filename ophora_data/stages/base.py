@@ -101,10 +101,20 @@ class Stage:
         self._db = db
         return self
 
+    def items_sql(self) -> str | None:
+        """SQL of the work items (one row per work key, in processing order) over `self.db`'s views,
+        for stages whose items are a query: `items()` runs it; the executor and `status` filter and
+        count it in DuckDB without fetching done items. Default: the first row of each ok key of
+        the first needed table. None: the stage builds its items in Python (it overrides `items()`)."""
+        if type(self).items is not Stage.items or not self.needs:
+            return None
+        return self.db.ok_first_rows_sql(self.needs[0])
+
     def items(self) -> Items:
         """Work items, one per work key, as dicts or an Arrow table (one row per item): by
-        default the ok keys of the first needed table."""
-        return self.upstream_ok_table(self.needs[0]) if self.needs else []
+        default `items_sql()` run."""
+        sql = self.items_sql()
+        return self.db.arrow(sql) if sql is not None else []
 
     def item_rows(self) -> list[Row]:
         """`items()` as Python dicts whatever form it returns (for tests and small runs)."""

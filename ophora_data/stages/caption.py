@@ -20,7 +20,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-import pyarrow as pa
 from tqdm import tqdm
 
 from annotation_schema import CAPTION_SCHEMA_VERSION, CaptionV1
@@ -121,15 +120,15 @@ class CaptionStage(Stage):
         except LLMConfigError as exc:
             raise StageError(str(exc)) from exc
 
-    def items(self) -> pa.Table:
+    def items_sql(self) -> str:
+        """The ok windows of `segment` with their (de-identified) narration."""
         # Said here, not in setup(): also when nothing is pending (and in `status`), a shell whose
         # OPENAI_BASE_URL the run's recorded captioner overrides learns which setting decides.
         if not self._noted_environment and (note := captioners.environment_notice(self.config.caption)):
             tqdm.write(note, file=sys.stderr)
         self._noted_environment = True
-        return self.db.arrow(
-            "SELECT clip_id, video_id, coalesce(CAST(narration AS VARCHAR), '') AS narration FROM "
-            f"({self.db.ok_first_rows_sql('segment', ['clip_id', 'video_id', 'narration'])})")
+        return ("SELECT clip_id, video_id, coalesce(CAST(narration AS VARCHAR), '') AS narration FROM "
+                f"({self.db.ok_first_rows_sql('segment', ['clip_id', 'video_id', 'narration'])})")
 
     def process(self, item: Row) -> list[Row]:
         return self.process_batch([item])[0]

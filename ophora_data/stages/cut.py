@@ -13,8 +13,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar
 
-import pyarrow as pa
-
 from ophora_data.media.cutplan import ClipWindow, decoded_frames, frame_window, output_size, plan_passes
 from ophora_data.media.cutter import CutJob, CutOutcome, run_pass
 from ophora_data.media.ffmpeg import EncoderSettings, size_filter
@@ -36,17 +34,16 @@ class CutStage(Stage):
     # Clips of one source in one batch are planned (and possibly decoded) together.
     batch_size: ClassVar[int] = 16
 
-    def items(self) -> pa.Table:
+    def items_sql(self) -> str:
         """The ok windows of `segment` whose video has an ok `probe`, ordered by source and time,
         with the probe's facts as `source_<column>`."""
         db = self.db
         segment = db.ok_first_rows_sql("segment", ["clip_id", "video_id", "start", "end"])
         probe = db.ok_first_rows_sql("probe", ["video_id", *_PROBE_COLUMNS])
         sources = ", ".join(f'p."{c}" AS "source_{c}"' for c in _PROBE_COLUMNS)
-        return db.arrow(
-            f'SELECT s.clip_id, s.video_id, CAST(s.start AS DOUBLE) AS start, CAST(s."end" AS DOUBLE) AS "end", '
-            f"{sources} FROM ({segment}) s JOIN ({probe}) p ON p.video_id = s.video_id "
-            f'WHERE s.start IS NOT NULL AND s."end" IS NOT NULL ORDER BY s.video_id, start, s.clip_id')
+        return (f'SELECT s.clip_id, s.video_id, CAST(s.start AS DOUBLE) AS start, CAST(s."end" AS DOUBLE) AS "end", '
+                f"{sources} FROM ({segment}) s JOIN ({probe}) p ON p.video_id = s.video_id "
+                f'WHERE s.start IS NOT NULL AND s."end" IS NOT NULL ORDER BY s.video_id, start, s.clip_id')
 
     def process(self, item: Row) -> list[Row]:
         return self.process_batch([item])[0]

@@ -39,12 +39,12 @@ class DecideStage(Stage):
             self._set_id = decision_set_id(self.db)
         return self._set_id
 
-    def items(self) -> pa.Table:
+    def items_sql(self) -> str:
         """Every candidate window (ok or rejected) of `segment`, with its video."""
         if not self.db.has_rows("segment"):
-            return pa.table({"clip_id": pa.array([], pa.string()), "video_id": pa.array([], pa.string())})
-        return self.db.arrow("SELECT clip_id, first(video_id ORDER BY _part, _row) AS video_id FROM segment "
-                             "WHERE clip_id IS NOT NULL GROUP BY clip_id ORDER BY clip_id")
+            return "SELECT NULL::VARCHAR AS clip_id, NULL::VARCHAR AS video_id WHERE false"
+        return ("SELECT clip_id, first(video_id ORDER BY _part, _row) AS video_id FROM segment "
+                "WHERE clip_id IS NOT NULL GROUP BY clip_id ORDER BY clip_id")
 
     def setup(self) -> None:
         """Nothing to load: deciding reads tables only (refilter relies on it: no model, no media)."""

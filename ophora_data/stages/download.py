@@ -60,9 +60,11 @@ class DownloadStage(Stage):
             )  # fmt: skip
         return self._ctx
 
-    def items(self) -> list[Row]:
-        rows = self.upstream_ok("ingest", ["video_id", "source_kind", "url", "local_path", "sha256"])
-        return [row for row in rows if row.get("source_kind") in SOURCE_KINDS]
+    def items_sql(self) -> str:
+        """The ok sources of `ingest` that can be fetched or linked."""
+        kinds = ", ".join(f"'{kind}'" for kind in SOURCE_KINDS)
+        columns = ["video_id", "source_kind", "url", "local_path", "sha256"]
+        return f"SELECT * FROM ({self.db.ok_first_rows_sql('ingest', columns)}) WHERE source_kind IN ({kinds})"
 
     def process(self, item: Row) -> list[Row]:
         try:

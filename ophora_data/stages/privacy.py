@@ -23,8 +23,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar
 
-import pyarrow as pa
-
 from ophora_data.config import Bound
 from ophora_data.media.runner import MediaError
 from ophora_data.privacy.boxes import ClipDetections
@@ -49,9 +47,9 @@ class PrivacyStage(Stage):
 
     detectors: Detectors | None = None
 
-    def items(self) -> pa.Table:
+    def items_sql(self) -> str:
         """The ok clips of `cut` (path as stored: relative to the run directory)."""
-        return self.upstream_ok_table("cut", ["clip_id", "video_id", "path"])
+        return self.db.ok_first_rows_sql("cut", ["clip_id", "video_id", "path"])
 
     def setup(self) -> None:
         try:

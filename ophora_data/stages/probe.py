@@ -7,6 +7,7 @@ as browser recordings have, is measured from its packets instead of being called
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import ClassVar
 
@@ -21,10 +22,11 @@ class ProbeStage(Stage):
     needs: ClassVar[tuple[str, ...]] = ("ingest",)
     config_sections: ClassVar[tuple[str, ...]] = ("probe",)
 
-    def media_path(self, ingest_row: Row) -> Path | None:
-        """The downloaded file when there is one, else the local source itself."""
+    def media_path(self, ingest_row: Row, downloaded: set[str] | None = None) -> Path | None:
+        """The downloaded file when there is one, else the local source itself. `downloaded`: the
+        names in media/raw, listed once for many rows (one directory read, not a stat per video)."""
         raw = self.run.raw_video(ingest_row["video_id"])
-        if raw.exists():
+        if (raw.name in downloaded) if downloaded is not None else raw.exists():
             return raw
         local = ingest_row.get("local_path")
         return Path(local) if local else None
@@ -32,8 +34,10 @@ class ProbeStage(Stage):
     def items(self) -> list[Row]:
         """Sources with a file on disk; URL sources wait for `download`."""
         items = []
-        for row in self.upstream_ok("ingest"):
-            path = self.media_path(row)
+        raw_dir = self.run.raw_dir
+        downloaded = {entry.name for entry in os.scandir(raw_dir)} if raw_dir.is_dir() else set()
+        for row in self.upstream_ok("ingest", ["video_id", "local_path", "sha256"]):
+            path = self.media_path(row, downloaded)
             if path is not None:
                 # A local source's bytes were hashed by ingest (its id is that hash; download
                 # re-checks it before linking): no need to read a multi-GB file twice.

@@ -11,8 +11,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import ClassVar
 
-import pyarrow as pa
-
 from ophora_data.media.detect import StillSpans, still_spans
 from ophora_data.media.runner import MediaError, tool_version
 from ophora_data.media.scenes import Dynamics, temporal_dynamics
@@ -29,9 +27,9 @@ class QualityStage(Stage):
 
     columns: ClassVar[tuple[str, ...]] = CHECK_COLUMNS
 
-    def items(self) -> pa.Table:
+    def items_sql(self) -> str:
         """The ok clips of `cut` (path as stored: relative to the run directory)."""
-        return self.upstream_ok_table("cut", ["clip_id", "video_id", "path", "width", "height", "duration_s"])
+        return self.db.ok_first_rows_sql("cut", ["clip_id", "video_id", "path", "width", "height", "duration_s"])
 
     def process(self, item: Row) -> list[Row]:
         clip_id, path = item["clip_id"], self.run.clip_of(item)

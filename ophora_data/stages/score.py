@@ -22,7 +22,6 @@ from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 import numpy as np
-import pyarrow as pa
 
 from ophora_data.config import Config, stable_hash
 from ophora_data.run.db import RunDB
@@ -68,7 +67,7 @@ class ScoreStage(Stage):
         self.encoded = {"clips": 0, "frames": 0, "texts": 0}  # what this instance actually encoded
 
     # Items ------------------------------------------------------------------------------
-    def items(self) -> pa.Table:
+    def items_sql(self) -> str:
         """Ok clips of `cut` with an ok instruction row in `caption`, in near-duplicate order
         (video, start, clip id); `path` as stored (relative to the run directory).
 
@@ -77,15 +76,15 @@ class ScoreStage(Stage):
         """
         db = self.db
         cut = db.ok_first_rows_sql("cut", ["clip_id", "video_id", "path", "start"])
-        if not db.has_rows("caption") or "instruction" not in db.stage_columns("caption"):
-            return pa.table({c: pa.array([], t) for c, t in (("clip_id", pa.string()), ("video_id", pa.string()),
-                             ("path", pa.string()), ("start", pa.float64()), ("instruction", pa.string()))})
-        summary = "NOT coalesce(\"check\" <> '', false)" if "check" in db.stage_columns("caption") else "true"
-        return db.arrow(
-            f"SELECT c.clip_id, c.video_id, c.path, coalesce(CAST(c.start AS DOUBLE), 0.0) AS start, "
-            f"coalesce(cap.instruction, '') AS instruction FROM ({cut}) c JOIN (SELECT clip_id, "
-            f"last(instruction ORDER BY _part, _row) AS instruction FROM caption WHERE {summary} AND status = 'ok' "
-            f"GROUP BY clip_id) cap USING (clip_id) ORDER BY c.video_id, start, c.clip_id")
+        present = db.stage_columns("caption")
+        if not db.has_rows("caption") or "instruction" not in present:
+            return (f"SELECT clip_id, video_id, path, CAST(start AS DOUBLE) AS start, '' AS instruction "
+                    f"FROM ({cut}) WHERE false")
+        summary = "NOT coalesce(\"check\" <> '', false)" if "check" in present else "true"
+        return (f"SELECT c.clip_id, c.video_id, c.path, coalesce(CAST(c.start AS DOUBLE), 0.0) AS start, "
+                f"coalesce(cap.instruction, '') AS instruction FROM ({cut}) c JOIN (SELECT clip_id, "
+                f"last(instruction ORDER BY _part, _row) AS instruction FROM caption WHERE {summary} "
+                f"AND status = 'ok' GROUP BY clip_id) cap USING (clip_id) ORDER BY c.video_id, start, c.clip_id")
 
     # Setup ------------------------------------------------------------------------------
     def skip_reason(self) -> str | None:

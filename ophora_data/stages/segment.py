@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import ClassVar
 
 from ophora_data.run.ids import clip_id
-from ophora_data.run.tables import decode_arrow
 from ophora_data.stages.base import Row, Stage, StageError
 from ophora_data.text.deid import DeidError, DeidResult, deidentify_words, load_ner, merge_counts
 from ophora_data.text.sentences import SentencizerError, load_sentencizer, sentence_word_ranges
@@ -41,22 +40,23 @@ class SegmentStage(Stage):
         except (SentencizerError, DeidError) as exc:
             raise StageError(str(exc)) from exc
 
-    def items(self) -> list[Row]:
+    def items_sql(self) -> str:
         """One per video with an ok transcript (its guard rows re-judged under today's bounds),
         in transcribe's row order; the probed duration clamps windows when known."""
         db = self.db
         if not db.has_rows("transcribe") or "transcript_path" not in db.stage_columns("transcribe"):
-            return []
+            return ("SELECT NULL::VARCHAR AS video_id, NULL::VARCHAR AS transcript_path, "
+                    "NULL::DOUBLE AS duration_s WHERE false")
         probe = (f"SELECT video_id, nullif(CAST(duration_s AS DOUBLE), 0) AS duration_s "
                  f"FROM ({db.ok_first_rows_sql('probe', ['video_id', 'duration_s'])})"
                  if db.registered("probe") and db.has_rows("probe")
                  else "SELECT NULL::VARCHAR AS video_id, NULL::DOUBLE AS duration_s WHERE false")
-        return decode_arrow(db.arrow(
+        return (
             f"SELECT t.video_id, t.transcript_path, p.duration_s FROM (SELECT video_id, "
             f"first(transcript_path ORDER BY _part, _row) AS transcript_path, min(_part) AS p0, min(_row) AS r0 "
             f"FROM transcribe WHERE transcript_path IS NOT NULL "
             f"AND video_id IN ({db.ok_keys_sql('transcribe', 'video_id')}) GROUP BY video_id) t "
-            f"LEFT JOIN ({probe}) p USING (video_id) ORDER BY t.p0, t.r0, t.video_id"))
+            f"LEFT JOIN ({probe}) p USING (video_id) ORDER BY t.p0, t.r0, t.video_id")
 
     def process(self, item: Row) -> list[Row]:
         video_id = item["video_id"]

@@ -70,7 +70,7 @@ class TranscribeStage(Stage):
 
     # Items ------------------------------------------------------------------------------
     def items(self) -> list[Row]:
-        ingest = {r["video_id"]: r for r in self.upstream_ok("ingest")}
+        ingest = {r["video_id"]: r for r in self.upstream_ok("ingest", ["video_id", "local_path"])}
         subtitles = self._download_subtitles()
         items = []
         for row in self.upstream_ok("probe"):
@@ -89,16 +89,20 @@ class TranscribeStage(Stage):
         Any hash's newest row counts (a download config change must not hide files that are
         on disk), and a missing or odd table simply means no subtitles.
         """
-        if "download" not in stage_names():
+        db = self.db
+        if "download" not in stage_names() or not db.has_rows("download"):
+            return {}
+        if not {"video_id", "subtitles", "status"} <= set(db.columns_of_all("download")):
             return {}
         try:
-            rows = self.run.table("download").current("video_id")
+            rows = db.rows("SELECT video_id, subtitles FROM download_all QUALIFY _part = max(_part) OVER "
+                           "(PARTITION BY video_id) AND status = 'ok' AND subtitles IS NOT NULL")
         except Exception:  # noqa: BLE001 - a table being written by another version of `download`
             return {}
         found: dict[str, list[str]] = {}
         for row in rows:
             paths = row.get("subtitles")
-            if row.get("status") == "ok" and isinstance(paths, list):
+            if isinstance(paths, list):
                 found.setdefault(row.get("video_id"), []).extend(str(p) for p in paths if isinstance(p, str))
         return found
 

@@ -175,10 +175,10 @@ def test_a_stricter_transcribe_guard_is_honoured_without_re_transcribing(run_dir
               "config_hash": registry.stage_config_hash(stage, config)}
     run_dir.table("transcribe").append([{**common, "check": "mean_word_confidence", "value": 0.5, "passed": True},
                                         {**common, "check": "n_words", "value": 60.0, "passed": True}])
-    assert [i["video_id"] for i in SegmentStage(config, run_dir).items()] == ["vid"]
+    assert [i["video_id"] for i in SegmentStage(config, run_dir).item_rows()] == ["vid"]
     strict = make_config("transcribe.mean_word_confidence.min=0.9")
     assert registry.stage_config_hash(stage, strict) == registry.stage_config_hash(stage, config)
-    assert SegmentStage(strict, run_dir).items() == []
+    assert SegmentStage(strict, run_dir).item_rows() == []
 
 
 def test_non_speech_gives_no_window_and_never_reaches_narration(run_dir: RunDir) -> None:
