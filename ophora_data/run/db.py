@@ -229,10 +229,12 @@ class RunDB:
                 f"LEFT JOIN {bounds} ON _c.\"check\" = _b._check")
 
     def ok_keys_sql(self, stage: str, key: str) -> str:
-        """SQL of the keys whose current rows are all ok under today's bounds (column `_key`); held
-        in a temp table when materializing (several downstream stages ask for the same keys)."""
-        sql = (f"SELECT {quote_ident(key)} AS _key FROM ({self.judged_sql(stage)}) "
-               f"WHERE {quote_ident(key)} IS NOT NULL GROUP BY 1 HAVING bool_and(_status_now = 'ok')")
+        """SQL of the keys whose current rows are all ok under today's bounds: columns `_key` and
+        `_first` (the key's first row as {p: _part, r: _row}). One aggregate over the judged rows;
+        held in a temp table when materializing (several downstream stages ask for the same keys)."""
+        sql = (f"SELECT {quote_ident(key)} AS _key, min({{'p': _part, 'r': _row}}) AS _first "
+               f"FROM ({self.judged_sql(stage)}) WHERE {quote_ident(key)} IS NOT NULL GROUP BY 1 "
+               f"HAVING bool_and(_status_now = 'ok')")
         if not self.materialize:
             return sql
         table = quote_ident(f"_ok_{stage}_{key}")
@@ -240,7 +242,7 @@ class RunDB:
         if (stage, key) not in self._ok_keys:
             self.con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {sql}")
             self._ok_keys.add((stage, key))
-        return f"SELECT _key FROM {table}"
+        return f"SELECT _key, _first FROM {table}"
 
     def ok_first_rows_sql(self, stage: str, columns: Sequence[str] | None = None) -> str:
         """SQL of one row per key whose current rows are all ok under today's bounds: the key's
@@ -250,12 +252,14 @@ class RunDB:
         view = self.ensure(stage)
         present = self.columns(stage)
         wanted = list(columns) if columns is not None else list(present)
-        select = ", ".join(quote_ident(c) if c in present else f"NULL::VARCHAR AS {quote_ident(c)}" for c in wanted)
+        select = ", ".join(f"_v.{quote_ident(c)}" if c in present else f"NULL::VARCHAR AS {quote_ident(c)}"
+                           for c in wanted)
         if key not in present:
-            return f"SELECT {select} FROM {view} WHERE false"
-        k = quote_ident(key)
-        return (f"SELECT {select} FROM (SELECT * FROM {view} WHERE {k} IN ({self.ok_keys_sql(stage, key)}) "
-                f"QUALIFY row_number() OVER (PARTITION BY {k} ORDER BY _part, _row) = 1) ORDER BY _part, _row")
+            return f"SELECT {select} FROM {view} AS _v WHERE false"
+        # A join on each ok key's first (part, row), not a window over every row.
+        return (f"SELECT {select} FROM {view} AS _v JOIN ({self.ok_keys_sql(stage, key)}) AS _ok "
+                f"ON _v.{quote_ident(key)} = _ok._key AND _v._part = _ok._first.p AND _v._row = _ok._first.r "
+                f"ORDER BY _v._part, _v._row")
 
     def ok_first_rows(self, stage: str, columns: Sequence[str] | None = None) -> pa.Table:
         """`ok_first_rows_sql` run: Arrow."""

@@ -59,21 +59,25 @@ def stage_status(run: RunDir, config: Config, name: str, top: int = 10, db: RunD
     cls = get_stage(name)
     view = db.ensure(name)
     present = db.columns(name)
-    identity = _identity(cls, present)
-    counts = dict(db.execute(
-        f"SELECT s, count(*) FROM (SELECT {KEY_STATUS_SQL} AS s FROM {view} GROUP BY {identity}) GROUP BY s"
-    ).fetchall())
-    reasons = db.execute(
-        f"SELECT coalesce(nullif(reason, ''), '?') AS r, count(*) AS n FROM {view} "
-        f"WHERE status IS DISTINCT FROM 'ok' GROUP BY r ORDER BY n DESC, min(_part), min(_row) LIMIT {int(top)}"
-    ).fetchall() if "reason" in present else []
+    reason = "reason" if "reason" in present else "NULL"
+    # One read of the current rows for both figures: keys by status, non-ok rows by reason.
+    rows = db.execute(
+        f"WITH cur AS MATERIALIZED (SELECT {_identity(cls, present)} AS _id, status, {reason} AS reason, "
+        f"_part, _row FROM {view}) "
+        f"SELECT 'status', s, count(*), NULL, NULL FROM (SELECT {KEY_STATUS_SQL} AS s FROM cur GROUP BY _id) "
+        f"GROUP BY s "
+        f"UNION ALL SELECT 'reason', coalesce(nullif(reason, ''), '?'), count(*), min(_part), min(_row) FROM cur "
+        f"WHERE status IS DISTINCT FROM 'ok' GROUP BY 2").fetchall()
+    counts = {value: n for kind, value, n, _, _ in rows if kind == "status"}
+    reasons = sorted(((value, n, part, row) for kind, value, n, part, row in rows if kind == "reason"),
+                     key=lambda r: (-r[1], r[2], r[3]))[:top]
     stage = cls(config, run).share_db(db)
     return {
         "ok": counts.get("ok", 0),
         "rejected": counts.get("rejected", 0),
         "failed": counts.get("failed", 0),
         "pending": _pending(stage, db),
-        "reasons": dict(reasons),
+        "reasons": {value: n for value, n, _, _ in reasons},
         "done": run.table(name).marker(db.config_hash(name)) is not None,
         "config_hash": db.config_hash(name),
         "extras": stage.status_figures(db),

@@ -55,7 +55,7 @@ class SegmentStage(Stage):
             f"SELECT t.video_id, t.transcript_path, p.duration_s FROM (SELECT video_id, "
             f"first(transcript_path ORDER BY _part, _row) AS transcript_path, min(_part) AS p0, min(_row) AS r0 "
             f"FROM transcribe WHERE transcript_path IS NOT NULL "
-            f"AND video_id IN ({db.ok_keys_sql('transcribe', 'video_id')}) GROUP BY video_id) t "
+            f"AND video_id IN (SELECT _key FROM ({db.ok_keys_sql('transcribe', 'video_id')})) GROUP BY video_id) t "
             f"LEFT JOIN ({probe}) p USING (video_id) ORDER BY t.p0, t.r0, t.video_id")
 
     def process(self, item: Row) -> list[Row]:
