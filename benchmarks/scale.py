@@ -231,7 +231,27 @@ def measure(run: Path, size: int, clip_id: str) -> dict[str, Any]:
     results["audit report"] = run_command([*CLI, "audit", "report", "-w", str(run), "--out", str(run / "report.html")])
     report = run / "report.html"
     results["audit report"]["html_mb"] = round(report.stat().st_size / 2**20, 2) if report.exists() else None
+    if report.exists():
+        results["report opens in Chromium"] = open_in_chromium(report)
     return results
+
+
+def open_in_chromium(page: Path) -> dict[str, Any]:
+    """Seconds until headless Chromium has loaded the report and drawn its first timeline page."""
+    from tests.audit.chromium import Chromium, find_chromium
+
+    binary = find_chromium()
+    if binary is None:
+        return {"skipped": "no chromium installed"}
+    browser = Chromium(binary, Path(tempfile.mkdtemp(prefix="ophora-chromium-")))
+    try:
+        started = time.perf_counter()
+        browser.navigate(page.as_uri())
+        drawn = browser.evaluate("document.querySelectorAll('#timeline-list rect.win').length")
+        return {"wall_s": round(time.perf_counter() - started, 2), "windows_drawn": drawn,
+                "problems": browser.problems()}
+    finally:
+        browser.close()
 
 
 def print_table(sizes: list[int], by_size: dict[int, dict[str, Any]]) -> None:

@@ -90,3 +90,19 @@ def make_video(tmp_path: Path) -> MakeVideo:
         return generate_video(tmp_path / name, duration, size, fps, audio, extra)
 
     return _make
+
+
+@pytest.fixture(scope="session")
+def media12(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Field case 12's media (MPEG-TS with a start offset, MP4 with an edit list), generated once."""
+    from tests.helpers.fieldcases import CASE_12, case_media
+
+    return case_media(CASE_12, tmp_path_factory.mktemp("media12"))
+
+
+@pytest.fixture(scope="session")
+def media14(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Field case 14's media (WebM without a duration, audio longer than video), generated once."""
+    from tests.helpers.fieldcases import CASE_14, case_media
+
+    return case_media(CASE_14, tmp_path_factory.mktemp("media14"))

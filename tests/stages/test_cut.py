@@ -13,7 +13,6 @@ from ophora_data.run.tables import group_by
 from ophora_data.run.workdir import RunDir
 from ophora_data.stages.cut import CutStage
 from tests.conftest import make_config
-from tests.helpers.fieldcases import CASE_12, CASE_14, case_media
 from tests.helpers.frame_index import CONTAINERS, expected_ids, frame_ids, make_index_video, remux, shown_at
 from tests.helpers.media import (
     closest_frame,
@@ -293,16 +292,6 @@ def assert_clip_ids(run: RunDir, row: dict, first: int, last: int, tolerance: in
     assert ids == sorted(ids), row["clip_id"]
     assert abs(ids[0] - first) <= tolerance and abs(ids[-1] - last) <= tolerance, (row["clip_id"], ids)
     return ids
-
-
-@pytest.fixture(scope="module")
-def media12(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return case_media(CASE_12, tmp_path_factory.mktemp("media12"))
-
-
-@pytest.fixture(scope="module")
-def media14(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return case_media(CASE_14, tmp_path_factory.mktemp("media14"))
 
 
 def test_case12_start_offset_ts_and_editlist_mp4_are_cut_frame_exact(run_dir: RunDir, media12: Path) -> None:

@@ -14,7 +14,6 @@ from ophora_data.run.workdir import RunDir
 from ophora_data.stages.ingest import IngestStage
 from ophora_data.stages.probe import ProbeStage
 from tests.conftest import MakeVideo, make_config
-from tests.helpers.fieldcases import CASE_12, CASE_14, case_media
 
 
 def corrupt_files(folder: Path, make_video: MakeVideo) -> dict[str, Path]:
@@ -84,16 +83,6 @@ def test_stage_writes_failed_rows_and_keeps_going(run_dir: RunDir, tmp_path: Pat
 
 
 # Duration: the video stream's end in playback time, from the best source the file offers ------------
-
-
-@pytest.fixture(scope="module")
-def media12(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return case_media(CASE_12, tmp_path_factory.mktemp("media12"))
-
-
-@pytest.fixture(scope="module")
-def media14(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return case_media(CASE_14, tmp_path_factory.mktemp("media14"))
 
 
 def test_case14_webm_without_duration_is_measured_from_its_packets(media14: Path) -> None:

@@ -123,16 +123,16 @@ def test_case05_youtube_vtt_words_once_without_tags_or_music(tmp_path: Path, mak
     assert sum(w["interpolated_words"] for w in windows) == 0  # every word has its inline start
 
 
-def test_case14_audio_longer_than_video_keeps_the_narration_and_cuts_only_the_picture(tmp_path: Path) -> None:
+def test_case14_audio_longer_than_video_keeps_the_narration_and_cuts_only_the_picture(tmp_path: Path,
+                                                                                       media14: Path) -> None:
     """Case 14(b): 4 s of video, 7 s of audio. The transcript keeps the closing words (they were spoken);
     window 1 (0.5-3.5 s) is a clip, window 2 (4.3-6.7 s, audio only) gives no clip."""
     folder = FIELDCASES / "14-duration-metadata"
     if not folder.is_dir():
         pytest.skip("../shared/fieldcases/14-duration-metadata is not present")
     from ophora_data.stages.cut import CutStage
-    from tests.helpers.fieldcases import case_media
 
-    media = case_media("14-duration-metadata", tmp_path / "media")
+    media = media14
     given = tmp_path / "given"
     given.mkdir()
     config = make_config("transcribe.precedence=[import]", f"transcribe.transcripts_dir={given}",
