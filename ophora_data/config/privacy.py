@@ -11,8 +11,8 @@ class PrivacyConfig(Section):
     mode: Literal["blur", "drop"] = Field(
         "blur", description="blur: redact detections and publish the redacted clip; "
                             "drop: reject any clip with a detection (no redaction)")
-    every_n_frames: int = Field(5, ge=1, description="fine sampling: every n-th frame where the coarse scan "
-                                                     "asks for it (docs/privacy.md)")
+    every_n_frames: int = Field(5, ge=1, description="faces are looked for on every n-th frame, text on them "
+                                                     "only where the coarse scan asks (docs/privacy.md)")
     coarse_every_s: float = Field(
         0.5, ge=0, description="coarse scan: both detectors on whole frames every this many seconds; between two "
                                "samples only what changed is looked at every_n_frames (0: every every_n_frames-th "

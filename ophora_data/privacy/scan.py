@@ -42,6 +42,7 @@ grid frames of an interval stay in memory until it is decided (at most `batch_si
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -56,7 +57,6 @@ from ophora_data.privacy.detectors import Detectors, YuNetFaceDetector
 from ophora_data.privacy.verify import detect_frames
 from ophora_data.privacy.yuv import YuvReader, planes, to_rgb
 
-KINDS = ("face", "text")
 THUMB_DIVISOR = 8  # abrupt changes are measured on the luma plane shrunk 8x (averages out noise and grain)
 
 
@@ -169,15 +169,14 @@ class Scan:
                         pairs, _, _ = match([box], [b for b in det.frames.get(q, []) if b.kind == kind], min_iou)
                         if pairs:
                             joined = hull(*pairs[0])
-                            for r in grid:
-                                if p < r < q:
-                                    add(r, joined)
+                            for r in grid[bisect_right(grid, p) : bisect_left(grid, q)]:
+                                add(r, joined)
                             break
         for a, b in pairwise(self.coarse):
             at_a = [x for x in det.frames.get(a, []) if x.kind == "text"]
             at_b = [x for x in det.frames.get(b, []) if x.kind == "text"]
             _, gone, came = match(at_a, at_b, min_iou)
-            for r in (r for r in grid if a < r < b):
+            for r in grid[bisect_right(grid, a) : bisect_left(grid, b)]:
                 for box in (*gone, *came):
                     add(r, box)
         kept = {i: boxes for i, boxes in frames.items() if boxes or i in det.frames}

@@ -50,7 +50,8 @@ def test_verification_fails_on_any_remaining_box_or_problem() -> None:
     assert not broken.passed and broken.reason() == "redacted clip has 9 frames"
 
 
-def test_only_frames_with_detections_are_decoded_and_checked_around_the_boxes(tmp_path: Path) -> None:
+def test_only_frames_with_detections_are_decoded_and_checked(tmp_path: Path) -> None:
+    """Only the frames with detections are decoded, and only around the boxes found or blurred there."""
     clip = make_cut_video(tmp_path / "c.mp4", duration=1.0, cut_at=None, size="160x120", audio=False)
     face = Box(40, 30, 20, 20, "face")
     found = detections(25, {0: [], 5: [face], 10: [], 15: [face], 20: []})
