@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,13 +16,18 @@ REALDATA = Path(__file__).resolve().parents[1].parent / "shared" / "realdata"
 
 
 @pytest.fixture(autouse=True)
-def _no_secrets_or_hub(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests never reach the Hub, and never see a real token."""
+def _no_secrets_or_hub(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Tests never reach the Hub, never see a real token, and never read another test's (or an earlier
+    run's) `load_dataset` cache: two releases with the same layout would share a cache entry there."""
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
     for name in ("HF_TOKEN", "OPENAI_API_KEY", "OPENAI_BASE_URL"):
         monkeypatch.delenv(name, raising=False)
+    cache = tmp_path_factory.mktemp("hf-datasets-cache")
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(cache))  # read when `datasets` is first imported
+    if "datasets.config" in sys.modules:  # already imported: its module-level setting is what counts
+        monkeypatch.setattr(sys.modules["datasets.config"], "HF_DATASETS_CACHE", cache)
 
 
 @pytest.fixture(scope="session")
