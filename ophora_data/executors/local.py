@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import multiprocessing
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -19,7 +21,7 @@ from ophora_data.run.secrets import redact
 from ophora_data.run.tables import current_rows_sql, decode_arrow, quote_ident
 from ophora_data.run.workdir import RunDir
 from ophora_data.stages.base import Items, Row, Stage, item_count
-from ophora_data.stages.registry import get_stage, stage_config_hash
+from ophora_data.stages.registry import stage_config_hash
 
 
 @dataclass(frozen=True)
@@ -82,11 +84,18 @@ def _limit(items: Items, limit: int | None) -> Items:
 
 # Process-pool plumbing: each worker builds and sets up its own stage once.
 _WORKER_STAGE: Stage | None = None
+# Workers start from a fresh interpreter (forkserver), not a fork of the driver: a fork copies
+# whatever locks the driver's threads held (onnxruntime's, OpenMP's, DuckDB's), and a model used in
+# the child can then wait on them forever.
+POOL_CONTEXT = "forkserver"
 
 
-def _init_worker(stage_name: str, config_data: dict[str, Any], workdir: str) -> None:
+def _init_worker(stage_path: str, config_data: dict[str, Any], workdir: str) -> None:
+    """Build and set up the stage in a worker; `stage_path` is `module:Class` (any importable stage)."""
     global _WORKER_STAGE
-    _WORKER_STAGE = get_stage(stage_name)(Config.model_validate(config_data), RunDir(workdir))
+    module, _, name = stage_path.partition(":")
+    cls = getattr(importlib.import_module(module), name)
+    _WORKER_STAGE = cls(Config.model_validate(config_data), RunDir(workdir))
     _WORKER_STAGE.setup()
 
 
@@ -196,6 +205,9 @@ def _execute(stage: Stage, items: Items, size: int, workers: int) -> Iterator[tu
 
         yield from zip(batches, execute_on_ray(stage, batches, workers), strict=True)
         return
-    init_args = (type(stage).name, stage.config.model_dump(mode="json"), str(stage.run.root))
-    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=init_args) as pool:
+    cls = type(stage)
+    init_args = (f"{cls.__module__}:{cls.__qualname__}", stage.config.model_dump(mode="json"), str(stage.run.root))
+    context = multiprocessing.get_context(POOL_CONTEXT)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker,
+                             initargs=init_args) as pool:
         yield from zip(batches, pool.map(_work, batches), strict=True)
