@@ -17,8 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from ophora_data.config.privacy import PrivacyConfig
+from ophora_data.media.rawvideo import RawVideoEncoder
 from ophora_data.privacy.boxes import Box
-from ophora_data.privacy.yuv import YuvEncoder, YuvReader, planes
+from ophora_data.privacy.yuv import YuvReader, planes
 from ophora_data.run.atomic import atomic_write
 
 # Gaussian blur with a huge sigma is slow; blurring a smaller copy is equivalent to the eye
@@ -86,8 +87,8 @@ def _encode(source: Path, out: Path, per_frame: list[list[Box]], config: Privacy
     """Decode `source`, blur, pipe into ffmpeg writing `out`; returns the number of frames written.
     Raises MediaError when the source cannot be decoded or ffmpeg fails."""
     reader = YuvReader(source, timeout_s=config.timeout_s)
-    encoder = YuvEncoder(reader.width, reader.height, reader.timeline.fps, _encoder_output(source, out, config),
-                         timeout_s=config.timeout_s)
+    encoder = RawVideoEncoder(reader.width, reader.height, reader.timeline.fps, _encoder_output(source, out, config),
+                              timeout_s=config.timeout_s, pix_fmt="yuv420p")
     try:
         for index, frame in reader:
             boxes = per_frame[index] if index < len(per_frame) else []

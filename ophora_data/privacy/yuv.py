@@ -15,12 +15,10 @@ reader that yields another count than the timeline raises MediaError.
 
 from __future__ import annotations
 
-import contextlib
 import subprocess
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from types import TracebackType
 
 import numpy as np
 
@@ -135,67 +133,3 @@ def read_rgb_frames(path: Path, indices: Sequence[int], timeline: Timeline | Non
         return {}
     reader = YuvReader(path, timeline, stop=max(wanted) + 1)
     return {i: to_rgb(f, reader.width, reader.height) for i, f in reader if i in wanted}
-
-
-class YuvEncoder:
-    """Pipe I420 frames into ffmpeg: `write(frame)` per frame, then `close()` (raises MediaError with
-    ffmpeg's message on failure) or `abort()` (kills it). `output_args` follow the piped input."""
-
-    def __init__(self, width: int, height: int, fps: float, output_args: Sequence[str],
-                 timeout_s: float = 600.0) -> None:
-        self.argv = [require_tool("ffmpeg"), "-y", "-nostdin", "-loglevel", "error", "-f", "rawvideo",
-                     "-pix_fmt", "yuv420p", "-s", f"{width}x{height}", "-framerate", f"{fps:.6f}",
-                     "-i", "pipe:0", *output_args]
-        self.frame_bytes = width * height * 3 // 2
-        self.timeout_s = timeout_s
-        self.frames_written = 0
-        self._closed = False
-        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()/abort()
-        self._process = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                         stderr=self._stderr)
-
-    def write(self, frame: np.ndarray) -> None:
-        assert self._process.stdin is not None and frame.size == self.frame_bytes
-        try:
-            self._process.stdin.write(memoryview(np.ascontiguousarray(frame, np.uint8)).cast("B"))
-        except BrokenPipeError:
-            self.close()  # ffmpeg died: close() raises with its message
-        self.frames_written += 1
-
-    def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        if self._process.stdin and not self._process.stdin.closed:
-            with contextlib.suppress(BrokenPipeError):
-                self._process.stdin.close()
-        try:
-            code = self._process.wait(timeout=self.timeout_s)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
-            self._stderr.close()
-            raise MediaError(f"ffmpeg encode timed out after {self.timeout_s:.0f}s") from None
-        self._stderr.seek(0)
-        lines = [ln for ln in self._stderr.read().decode("utf-8", "replace").splitlines() if ln.strip()]
-        self._stderr.close()
-        if code != 0:
-            raise MediaError(f"ffmpeg encode failed: {' | '.join(lines[-3:]) or f'exit code {code}'}")
-
-    def abort(self) -> None:
-        """Kill the encoder (an error upstream): never leave a half-fed ffmpeg behind."""
-        if not self._closed:
-            self._closed = True
-            self._process.kill()
-            self._process.wait()
-            self._stderr.close()
-
-    def __enter__(self) -> YuvEncoder:
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        if kind is None:
-            self.close()
-        else:
-            self.abort()

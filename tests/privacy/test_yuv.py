@@ -9,11 +9,12 @@ import pytest
 
 from ophora_data.config.privacy import PrivacyConfig
 from ophora_data.media.frames import get_reader
+from ophora_data.media.rawvideo import RawVideoEncoder
 from ophora_data.media.runner import MediaError
 from ophora_data.media.timeline import read_timeline
 from ophora_data.privacy.boxes import Box
 from ophora_data.privacy.redact import redact_i420
-from ophora_data.privacy.yuv import YuvEncoder, YuvReader, planes, read_rgb_frames, to_rgb
+from ophora_data.privacy.yuv import YuvReader, planes, read_rgb_frames, to_rgb
 from tests.helpers.media import make_cut_video
 
 
@@ -59,13 +60,14 @@ def test_encoder_round_trip_and_blur_in_every_plane(tmp_path: Path) -> None:
         outside[y0:y1, x0:x1] = False
         assert np.array_equal(before[outside], after[outside])
         assert after[y0:y1, x0:x1].std() < 0.3 * before[y0:y1, x0:x1].std()
-    with YuvEncoder(width, height, 10.0, ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
-                                          str(tmp_path / "e.mp4")]) as encoder:
+    with RawVideoEncoder(width, height, 10.0, ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+                                               str(tmp_path / "e.mp4")], pix_fmt="yuv420p") as encoder:
         for _ in range(5):
             encoder.write(out)
     assert read_timeline(tmp_path / "e.mp4").total_frames == 5
     with (pytest.raises(MediaError, match="ffmpeg encode failed"),
-          YuvEncoder(width, height, 10.0, ["-c:v", "no_such_codec", str(tmp_path / "f.mp4")]) as broken):
+          RawVideoEncoder(width, height, 10.0, ["-c:v", "no_such_codec", str(tmp_path / "f.mp4")],
+                          pix_fmt="yuv420p") as broken):
         for _ in range(50):
             broken.write(out)
 
