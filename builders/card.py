@@ -125,13 +125,23 @@ def _recipe(inputs: ReleaseInputs, config: Config) -> str:
     return "\n".join(parts)
 
 
+def _sampling(cfg) -> str:
+    """Which frames the privacy detectors looked at, in words (docs/privacy.md, "Coarse to fine")."""
+    grid = "every frame" if cfg.every_n_frames == 1 else f"one frame in {cfg.every_n_frames}"
+    faces = f"Faces ({cfg.face_detector}) were looked for on {grid}"
+    if cfg.coarse_every_s <= 0:
+        return f"{faces}, burned-in text ({cfg.text_detector}) on the same frames"
+    return (f"{faces}; burned-in text ({cfg.text_detector}) on whole frames every {cfg.coarse_every_s:g} s and, "
+            f"between those, on {grid} wherever the picture or the text changed")
+
+
 def _privacy(inputs: ReleaseInputs, config: Config, strict: int) -> str:
     cfg = config.privacy
     kept = inputs.kept
     audio = "kept (narration audio may name people; listen before reuse)" if config.cut.audio else "removed"
     return "\n".join([
-        f"- Faces ({cfg.face_detector}) and burned-in text ({cfg.text_detector}) were detected on every "
-        f"{cfg.every_n_frames}th frame; boxes were smoothed over time and **{cfg.mode}** was applied "
+        f"- {_sampling(cfg)}; boxes were held between looked-at frames and smoothed over time, and "
+        f"**{cfg.mode}** was applied "
         f"({cfg.blur}, strength {cfg.blur_strength}).",
         f"- A verification pass re-detected on every redacted clip: all {len(kept)} published clips passed "
         "it; `build` refuses a release with a kept clip that did not.",
