@@ -28,8 +28,12 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 
 # Third-party modules worth importing once (never project modules: those differ per copy).
+# The model libraries cost seconds each (diffusers' CogVideoX pipeline the most) and were paid again
+# by every run of a tuning, privacy or score breakage; importing them creates no threads, so a fork
+# after the import is safe (the sessions and thread pools that made forks hang are made in the tests).
 PRELOAD = ("pytest", "pytest_timeout", "numpy", "pyarrow", "pyarrow.parquet", "duckdb", "pydantic", "yaml",
-           "typer", "rich", "PIL.Image", "torch")
+           "typer", "rich", "PIL.Image", "torch", "cv2", "onnxruntime", "open_clip", "transformers", "peft",
+           "datasets", "diffusers.optimization", "diffusers.pipelines.cogvideo.pipeline_cogvideox")
 
 
 class ForkServer:
