@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import json
 import os
 import shutil
@@ -35,7 +36,8 @@ sys.path.insert(0, str(ROOT))
 import duckdb  # noqa: E402
 from bench_common import write_results  # noqa: E402
 
-from ophora_data.run.tables import quote_literal  # noqa: E402
+from ophora_data.run.db import RunDB  # noqa: E402
+from ophora_data.run.tables import current_rows_sql, quote_literal  # noqa: E402
 from ophora_data.run.workdir import RunDir  # noqa: E402
 from ophora_data.stages.registry import get_stage  # noqa: E402
 
@@ -98,11 +100,14 @@ def _base_video(base: RunDir) -> str:
 
 def _replicate_table(con: duckdb.DuckDBPyConnection, base: RunDir, out: RunDir, stage: str, old_vid: str,
                      videos: int, blocks: int, per_block: int, offset_s: float, flush_every: int) -> int:
-    """Write `stage`'s replicated rows as part files of `flush_every` work items each."""
-    source = base.table(stage).scan_sql()
-    if source is None:
+    """Write `stage`'s replicated rows (its current rows in `base`: a rerun with --overwrite left
+    older rows there that a real run of this size would not hold twice) as part files of
+    `flush_every` work items each."""
+    scan = base.table(stage).scan_sql()
+    if scan is None:
         return 0
     cls = get_stage(stage)
+    source = f"({current_rows_sql(cls.work_key(), RunDB(base).config_hash(stage)).format(scan=f'({scan})')})"
     columns = {row[0]: row[1] for row in con.execute(f"DESCRIBE {source}").fetchall()}
     clip_level = "clip_id" in columns and cls.key == "clip_id"
     new_clip = ("CASE WHEN t.clip_id IS NULL THEN NULL ELSE r.vid || '_' || "
@@ -143,9 +148,16 @@ def _replicate_table(con: duckdb.DuckDBPyConnection, base: RunDir, out: RunDir, 
 
 
 def _link(source: Path, dest: Path) -> None:
+    """Hard link `dest` to `source`; a symbolic link once the file system's link count per file is
+    reached (ext4: 65,000; the 6 demo clips stand for 160K clips, more with --keep)."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     with contextlib.suppress(FileExistsError):
-        os.link(source, dest)
+        try:
+            os.link(source, dest)
+        except OSError as exc:
+            if exc.errno != errno.EMLINK:
+                raise
+            dest.symlink_to(source.resolve())
 
 
 def replicate(base: RunDir, out: Path, clips: int, clips_per_video: int, flush_every: int) -> dict[str, Any]:
@@ -207,8 +219,6 @@ def duckdb_baseline(run: Path) -> dict[str, Any]:
 def check_current(run: Path, clips: int) -> str:
     """Every replicated window must be a current row (the base run was made by this code version);
     returns a clip id for `audit explain`. Exits with a message otherwise."""
-    from ophora_data.run.db import RunDB
-
     db = RunDB(RunDir(run))
     current = db.scalar("SELECT count(DISTINCT clip_id) FROM segment") or 0
     if current != clips:

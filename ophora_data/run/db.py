@@ -63,6 +63,7 @@ class RunDB:
         self._names: list[str] | None = None
         self._registered: set[str] | None = None
         self._ok_keys: set[tuple[str, str]] = set()  # (stage, key) with a `_ok_<stage>_<key>` temp table
+        self._newest: dict[str, str] = {}  # stage -> work key of its `_newest_<stage>` temp table
 
     # Stages and hashes ------------------------------------------------------------------
     def registered(self, stage: str) -> bool:
@@ -127,8 +128,22 @@ class RunDB:
         newest, k, h = quote_ident(f"_newest_{stage}"), quote_ident(key), quote_literal(self.config_hash(stage))
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE {newest} AS SELECT {k}, max(_part) AS _newest "
                          f"FROM {every} WHERE config_hash = {h} GROUP BY {k}")
+        self._newest[stage] = key
         return (f"SELECT a.* FROM {every} a JOIN {newest} n ON a.{k} IS NOT DISTINCT FROM n.{k} "
                 f"AND a._part = n._newest WHERE a.config_hash = {h}")
+
+    def started_sql(self, stage: str) -> str:
+        """SQL of the work items of `stage` that have current rows (one column `_key`, no NULLs).
+        When materializing, read from the newest-part temp table (one row per work item; each
+        has its newest part's rows in the current view) instead of scanning the rows."""
+        view = self.ensure(stage)
+        key = get_stage(stage).work_key()
+        if self._newest.get(stage) == key:
+            k = quote_ident(key)
+            return f"SELECT {k} AS _key FROM {quote_ident(f'_newest_{stage}')} WHERE {k} IS NOT NULL"
+        if key not in self.columns(stage):
+            return "SELECT NULL::VARCHAR AS _key WHERE false"
+        return f"SELECT DISTINCT {quote_ident(key)} AS _key FROM {view} WHERE {quote_ident(key)} IS NOT NULL"
 
     def columns(self, view: str) -> dict[str, str]:
         """{column: DuckDB type} of a view (or of a stage's current view)."""

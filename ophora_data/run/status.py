@@ -15,7 +15,7 @@ from ophora_data.config import Config
 from ophora_data.run.db import RunDB
 from ophora_data.run.tables import quote_ident
 from ophora_data.run.workdir import RunDir
-from ophora_data.stages.base import Stage, item_count
+from ophora_data.stages.base import Stage
 from ophora_data.stages.registry import extra_stage_names, get_stage, stage_names
 
 KEY_STATUS_SQL = ("CASE WHEN bool_or(status = 'failed') THEN 'failed' "
@@ -34,24 +34,19 @@ def _pending(stage: Stage, db: RunDB) -> int | None:
     cls = type(stage)
     if not cls.needs:
         return None
-    work_key = quote_ident(cls.work_key())
-    view = db.ensure(cls.name)
-    started = f"SELECT {work_key} FROM {view} WHERE {work_key} IS NOT NULL"
+    work_key = cls.work_key()
+    started = db.started_sql(cls.name)
     try:
         sql = stage.items_sql()
         if sql is not None:
-            if cls.work_key() not in db.columns(cls.name):
-                return int(db.scalar(f"SELECT count(*) FROM ({sql})"))
-            return int(db.scalar(f"SELECT count(*) FROM ({sql}) _i WHERE _i.{work_key} NOT IN ({started})"))
+            key = quote_ident(work_key)
+            return int(db.scalar(f"SELECT count(*) FROM ({sql}) _i WHERE _i.{key} NOT IN ({started})"))
         items = stage.items()
     except Exception:  # noqa: BLE001 - status must work even when a stage's inputs are odd
         return None
-    if cls.work_key() not in db.columns(cls.name):
-        return item_count(items)
     done = {row[0] for row in db.execute(started).fetchall()}
-    if isinstance(items, pa.Table):
-        return sum(1 for key in items.column(cls.work_key()).to_pylist() if key not in done)
-    return sum(1 for item in items if item[cls.work_key()] not in done)
+    keys = items.column(work_key).to_pylist() if isinstance(items, pa.Table) else (item[work_key] for item in items)
+    return sum(1 for key in keys if key not in done)
 
 
 def stage_status(run: RunDir, config: Config, name: str, top: int = 10, db: RunDB | None = None) -> dict[str, Any]:

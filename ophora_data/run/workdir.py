@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cached_property
 from pathlib import Path
 
 import yaml
@@ -17,32 +18,33 @@ class RunDir:
     def __init__(self, root: Path | str) -> None:
         self.root = Path(root).expanduser().resolve()
 
-    # Layout -------------------------------------------------------------------------
-    @property
+    # Layout (cached: `root` never changes, and per-row callers such as probe's item listing ask
+    # for these thousands of times) ------------------------------------------------------
+    @cached_property
     def tables_dir(self) -> Path:
         return self.root / "tables"
 
-    @property
+    @cached_property
     def raw_dir(self) -> Path:
         return self.root / "media" / "raw"
 
-    @property
+    @cached_property
     def clips_dir(self) -> Path:
         return self.root / "media" / "clips"
 
-    @property
+    @cached_property
     def redacted_dir(self) -> Path:
         return self.root / "media" / "redacted"
 
-    @property
+    @cached_property
     def transcripts_dir(self) -> Path:
         return self.root / "transcripts"
 
-    @property
+    @cached_property
     def cache_dir(self) -> Path:
         return self.root / "cache"
 
-    @property
+    @cached_property
     def release_dir(self) -> Path:
         return self.root / "release"
 

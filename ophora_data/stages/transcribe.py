@@ -73,7 +73,7 @@ class TranscribeStage(Stage):
         ingest = {r["video_id"]: r for r in self.upstream_ok("ingest", ["video_id", "local_path"])}
         subtitles = self._download_subtitles()
         items = []
-        for row in self.upstream_ok("probe"):
+        for row in self.upstream_ok("probe", ["video_id", "path", "duration_s", "container_duration_s", "has_audio"]):
             video_id = row["video_id"]
             items.append({
                 "video_id": video_id, "path": row.get("path"), "duration_s": media_end_s(row),

@@ -17,6 +17,7 @@ import pytest
 from ophora_data.config import Config
 from ophora_data.executors.local import RunOptions, done_keys, pending_items
 from ophora_data.run.db import RunDB
+from ophora_data.run.status import _pending
 from ophora_data.run.tables import decode_arrow
 from ophora_data.run.workdir import RunDir
 from ophora_data.stages.base import Stage
@@ -140,3 +141,23 @@ def test_upstream_ok_rejudges_checks_like_the_python_rule(tmp_path: Path, sets: 
         _comparable([{k: v for k, v in r.items() if k != "_row"} for r in expected])
     narrow = stage.upstream_ok("quality", ["clip_id", "no_such_column"])
     assert narrow == [{"clip_id": r["clip_id"], "no_such_column": None} for r in expected]
+
+
+@pytest.mark.parametrize("materialize", [False, True])
+def test_started_work_items_and_status_pending_equal_the_python_rules(tmp_path: Path, materialize: bool) -> None:
+    config = make_config()
+    run = generated_run(tmp_path / "run", 5, config)
+    db = RunDB(run, config, materialize=materialize)
+    for stage in ("segment", "quality"):
+        cls = get_stage(stage)
+        current = legacy.current(legacy.all_rows(run.table(stage).dir), cls.work_key(), db.config_hash(stage))
+        expected = {r[cls.work_key()] for r in current if r.get(cls.work_key()) is not None}
+        assert expected and {row[0] for row in db.execute(db.started_sql(stage)).fetchall()} == expected
+    # `status` counts pending items against those work items (dict items: no items query).
+    stage = get_stage("segment")(config, run)
+    items = [{"video_id": f"vid5{i:03d}"} for i in range(70)]
+    stage.items_sql = lambda: None  # type: ignore[method-assign]
+    stage.items = lambda: items  # type: ignore[method-assign]
+    current = legacy.current(legacy.all_rows(run.table("segment").dir), "video_id", db.config_hash("segment"))
+    started = {r["video_id"] for r in current}
+    assert _pending(stage.share_db(db), db) == sum(1 for i in items if i["video_id"] not in started) > 0
