@@ -9,6 +9,7 @@ from typing import Annotated, NoReturn
 import typer
 from rich.console import Console
 from rich.table import Table as RichTable
+from rich.text import Text
 
 from ophora_data.config import Config, ConfigError
 from ophora_data.executors.local import RunOptions
@@ -39,7 +40,9 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="machine-readable output"
 
 
 def fail(message: str, code: int = EXIT_STAGE_FAILED) -> NoReturn:
-    console.print(f"[red]error:[/red] {redact(message)}", highlight=False)
+    """Print `error: <message>` to stderr on one line (no wrapping at the terminal's width, so a
+    long path never splits a message that scripts grep; no markup, so `[Music]` stays text) and exit."""
+    console.print(Text.assemble(("error:", "red"), " ", redact(message)), soft_wrap=True, highlight=False)
     raise typer.Exit(code)
 
 
