@@ -10,7 +10,6 @@ once: re-deciding to a set that exists costs no rows, and a new set costs one pa
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -96,7 +95,7 @@ def write_decision_set(db: RunDB, set_id: str) -> Path:
     metadata = {
         "decision_set_id": set_id,
         "created_at": previous.get("created_at") or now_iso(),
-        "activated_at": activation_time(),
+        "activated_at": now_iso("microseconds"),  # a decide and a refilter within one second must still order
         "code_version": ophora_data.__version__,
         "recipe": config.recipe,
         "thresholds": thresholds(config),
@@ -109,16 +108,11 @@ def write_decision_set(db: RunDB, set_id: str) -> Path:
     return atomic_write_json(path, metadata)
 
 
-def activation_time() -> str:
-    """Now, to the microsecond: a decide and a refilter within one second must still order."""
-    return datetime.now(UTC).isoformat(timespec="microseconds")
-
-
 def activate(run: RunDir, set_id: str) -> None:
     """Make an existing decision set the run's newest (e.g. a refilter back to earlier thresholds)."""
     metadata = read_decision_set(run, set_id)
     if metadata is not None:
-        atomic_write_json(decisions_dir(run) / f"{set_id}.json", {**metadata, "activated_at": activation_time()})
+        atomic_write_json(decisions_dir(run) / f"{set_id}.json", {**metadata, "activated_at": now_iso("microseconds")})
 
 
 def read_decision_set(run: RunDir, set_id: str) -> dict[str, Any] | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 Rect = tuple[int, int, int, int]  # x, y, w, h in pixels
@@ -97,9 +97,8 @@ def _same_line(a: Box, b: Box) -> bool:
 
 
 def _union(a: Box, b: Box) -> Box:
-    x0, y0 = min(a.x, b.x), min(a.y, b.y)
-    x1, y1 = max(a.x + a.w, b.x + b.w), max(a.y + a.h, b.y + b.h)
-    return Box(x0, y0, x1 - x0, y1 - y0, a.kind, max(a.score, b.score))
+    """Two boxes of one text line as one: their hull, with the surer of the two scores."""
+    return replace(hull(a, b), score=max(a.score, b.score))
 
 
 def merge_lines(boxes: list[Box]) -> list[Box]:

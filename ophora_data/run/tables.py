@@ -41,8 +41,9 @@ LEGACY_JSON_COLUMNS_KEY = b"ophora.json_columns"
 JSON_TYPE = pa.json_(pa.string())
 
 
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+def now_iso(timespec: str = "seconds") -> str:
+    """Now in UTC as ISO 8601, to `timespec` (`datetime.isoformat`'s: "seconds", "microseconds")."""
+    return datetime.now(UTC).isoformat(timespec=timespec)
 
 
 def quote_ident(name: str) -> str:
