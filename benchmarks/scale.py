@@ -8,7 +8,8 @@ stage table replicated with new ids (`S0000000001`-style video ids, `<video_id>_
 windows shifted in time so a video holds --clips-per-video windows), schema identical, written as
 a real run writes them (one part per `run.flush_every` work items), media, transcripts and privacy
 boxes hard-linked. Then it times each command as a whole process (wall seconds and peak RSS of the
-process): `status` before compaction, `compact`, then `status`, `run` with nothing pending,
+process): `status` before compaction, `compact`, `status` with every table counted (its status
+summaries removed), then `status` (reading the summaries), `run` with nothing pending,
 `decide --overwrite`, `audit query`, `audit explain`, `refilter`, `audit diff` and `audit report`.
 The physical baseline, measured in the same run: a fresh process in which DuckDB counts every row
 of the same Parquet tables. Prints a table with the growth factor from the smallest to the largest
@@ -37,6 +38,7 @@ import duckdb  # noqa: E402
 from bench_common import write_results  # noqa: E402
 
 from ophora_data.run.db import RunDB  # noqa: E402
+from ophora_data.run.summary import SUMMARY_FILE  # noqa: E402
 from ophora_data.run.tables import current_rows_sql, quote_literal  # noqa: E402
 from ophora_data.run.workdir import RunDir  # noqa: E402
 from ophora_data.stages.registry import get_stage  # noqa: E402
@@ -232,6 +234,11 @@ def measure(run: Path, size: int, clip_id: str) -> dict[str, Any]:
     results["status (before compaction)"] = run_command([*CLI, "status", "-w", str(run)])
     results["compact"] = run_command([*CLI, "compact", "-w", str(run)])
     results["baseline: duckdb scan"] = duckdb_baseline(run)
+    # Every table counted, as after files changed outside a run: no status summaries. (`run` and
+    # `compact` leave them; the `status` below reads the ones this one writes.)
+    for summary in run.glob(f"tables/*/{SUMMARY_FILE}"):
+        summary.unlink()
+    results["status (tables counted, no summaries)"] = run_command([*CLI, "status", "-w", str(run)])
     for name, argv in commands(run, None, clip_id):
         results[name] = run_command(argv)
     sets = [p.stem for p in sorted((run / "decisions").glob("*.json"), key=lambda p: json.loads(

@@ -23,7 +23,7 @@ from ophora_data.audit.decisionsets import active_decision_set_id, set_rows_sql
 from ophora_data.audit.judge import CHECK_STAGES
 from ophora_data.config import Config
 from ophora_data.run.db import RunDB
-from ophora_data.run.tables import quote_ident
+from ophora_data.run.tables import empty_sql, quote_ident
 from ophora_data.run.workdir import RunDir
 from ophora_data.stages.base import CHECK_COLUMNS
 
@@ -58,9 +58,8 @@ def audit_connection(run: RunDir, config: Config) -> duckdb.DuckDBPyConnection:
     db.ensure_all()
     checks = [f"SELECT '{s}' AS stage, * FROM {quote_ident(s)} WHERE \"check\" IS NOT NULL"
               for s in CHECK_STAGES if db.registered(s) and db.has_rows(s) and "check" in db.columns(s)]
-    empty_checks = ("SELECT " + ", ".join(f"NULL::VARCHAR AS {quote_ident(c)}" for c in
-                                          ("stage", "clip_id", "video_id", "status", "reason"))
-                    + ", " + ", ".join(f"NULL::VARCHAR AS {quote_ident(c)}" for c in CHECK_COLUMNS) + " WHERE false")
+    empty_checks = empty_sql(dict.fromkeys(("stage", "clip_id", "video_id", "status", "reason", *CHECK_COLUMNS),
+                                           "VARCHAR"))
     db.execute("CREATE VIEW checks AS " + (" UNION ALL BY NAME ".join(checks) if checks else empty_checks))
     set_id = active_decision_set_id(db)
     decisions = (set_rows_sql(db, set_id) if set_id and db.has_rows("decide") else

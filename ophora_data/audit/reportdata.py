@@ -19,7 +19,7 @@ from ophora_data.audit.judge import CHECK_STAGES, REASON_KEY_SQL, bound_text, ju
 from ophora_data.audit.reportsample import Sheet, sheets, timelines_json
 from ophora_data.config import Bound, Config
 from ophora_data.run.db import RunDB
-from ophora_data.run.tables import quote_literal
+from ophora_data.run.tables import empty_sql, quote_literal
 from ophora_data.run.workdir import RunDir
 
 Row = dict[str, Any]
@@ -152,8 +152,8 @@ def collect(run: RunDir, config: Config, decision_set_id: str | None = None, max
     metadata = (read_decision_set(run, set_id) if set_id else None) or {}
     bounds = set_bounds(metadata, config)
     decisions = (set_rows_sql(db, set_id) if set_id and db.has_rows("decide")
-                 else "SELECT NULL::VARCHAR AS clip_id, NULL::VARCHAR AS video_id, NULL::VARCHAR AS decision, "
-                      "NULL::JSON AS reasons, NULL::JSON AS reason_keys, NULL::JSON AS subsets WHERE false")
+                 else empty_sql({"clip_id": "VARCHAR", "video_id": "VARCHAR", "decision": "VARCHAR",
+                                 "reasons": "JSON", "reason_keys": "JSON", "subsets": "JSON"}))
     kept, rejected = sheets(db, decisions, bounds, max_cards)
     return ReportData(
         decision_set_id=set_id, metadata=metadata,

@@ -18,7 +18,7 @@ from ophora_data.audit.decisions import reason_key
 from ophora_data.audit.judge import CHECK_STAGES, judged_sql, measured_stages
 from ophora_data.config import Bound
 from ophora_data.run.db import RunDB
-from ophora_data.run.tables import decode_arrow
+from ophora_data.run.tables import decode_arrow, empty_sql
 from ophora_data.stages.base import numeric
 
 Row = dict[str, Any]
@@ -153,10 +153,10 @@ def timelines_json(db: RunDB, decisions: str) -> str:
     has_segment = db.registered("segment") and db.has_rows("segment")
     durations = ("(SELECT video_id, max(duration_s) AS d FROM probe GROUP BY video_id)"
                  if db.registered("probe") and db.has_rows("probe") and "duration_s" in db.stage_columns("probe")
-                 else "(SELECT NULL::VARCHAR AS video_id, NULL::DOUBLE AS d WHERE false)")
+                 else f"({empty_sql({'video_id': 'VARCHAR', 'd': 'DOUBLE'})})")
     spans = ("(SELECT clip_id, first(start ORDER BY _part, _row) AS s, first(\"end\" ORDER BY _part, _row) AS e, "
              "bool_and(status = 'ok') AS ok FROM segment GROUP BY clip_id)" if has_segment else
-             "(SELECT NULL::VARCHAR AS clip_id, NULL::DOUBLE AS s, NULL::DOUBLE AS e, true AS ok WHERE false)")
+             f"({empty_sql({'clip_id': 'VARCHAR', 's': 'DOUBLE', 'e': 'DOUBLE', 'ok': 'BOOLEAN'})})")
     windows = (f"SELECT d.clip_id, d.video_id, round(sp.s, 2) AS s, round(sp.e, 2) AS e, "
                f"CASE WHEN d.decision = 'kept' THEN 0 WHEN sp.ok IS DISTINCT FROM false THEN 1 ELSE 2 END AS code, "
                f"CAST(d.reason_keys AS VARCHAR[])[1] AS rk FROM ({decisions}) d LEFT JOIN {spans} sp USING (clip_id) "

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ophora_data.run.atomic import atomic_write
+from ophora_data.run.summary import carry_summary
 from ophora_data.run.tables import COMPACT_PREFIX, Table, connect, quote_ident, quote_literal
 from ophora_data.run.workdir import RunDir
 from ophora_data.stages.registry import get_stage, stage_names
@@ -77,7 +78,8 @@ def compact_table(table: Table, sort_keys: Sequence[str] = (), *, min_files: int
     original files then stay in use).
     """
     result = CompactionResult(table.stage, removed_files=remove_covered(table))
-    small = [p for p in table.parts() if p.stat().st_size < target_bytes]
+    live = table.parts()
+    small = [p for p in live if p.stat().st_size < target_bytes]
     if len(small) < max(2, min_files):
         return result
     scan = table.scan_sql(small)
@@ -100,6 +102,7 @@ def compact_table(table: Table, sort_keys: Sequence[str] = (), *, min_files: int
             raise RuntimeError(f"compaction of {table.stage}: wrote {written} rows, expected {expected}")
 
     output = atomic_write(table.new_part_path(COMPACT_PREFIX), write)  # the switch point
+    carry_summary(table, [p.name for p in live], [p.name for p in small], output.name)  # same rows
     result.merged_files, result.rows, result.output = len(small), int(expected), output
     for path in small:
         path.unlink(missing_ok=True)

@@ -23,7 +23,7 @@ import duckdb
 import pyarrow as pa
 
 from ophora_data.config import Bound, Config
-from ophora_data.run.tables import connect, current_rows_sql, decode_arrow, quote_ident, quote_literal
+from ophora_data.run.tables import connect, current_rows_sql, decode_arrow, empty_sql, quote_ident, quote_literal
 from ophora_data.run.workdir import RunDir
 from ophora_data.stages.registry import extra_stage_names, get_stage, stage_config_hash, stage_names
 
@@ -91,7 +91,7 @@ class RunDB:
         if refresh or self._files.get(stage, ()) != files or stage not in self._files:
             scan = table.scan_sql([table.dir / f for f in files]) if files else None
             if scan is None and not known:
-                scan = "SELECT NULL::VARCHAR AS status WHERE false"
+                scan = empty_sql({"status": "VARCHAR"})
             self.con.execute(f"CREATE OR REPLACE VIEW {quote_ident(stage + '_all')} AS "
                              f"{scan if scan is not None else self._empty_sql(stage)}")
             if known:
@@ -100,6 +100,11 @@ class RunDB:
             self._types.pop(stage, None)
             self._ok_keys = {entry for entry in self._ok_keys if entry[0] != stage}
         return quote_ident(stage if known else stage + "_all")
+
+    def files(self, stage: str) -> tuple[str, ...]:
+        """The live files the views of `stage` read (listed by the last `ensure`)."""
+        self.ensure(stage)
+        return self._files[stage] or ()
 
     def ensure_all(self) -> list[str]:
         """Views for every registered stage and every table directory; returns the stage names."""
@@ -111,8 +116,7 @@ class RunDB:
     def _empty_sql(self, stage: str) -> str:
         cls = get_stage(stage)
         names = [cls.key, *( [cls.item_key] if cls.item_key else []), *BASE_COLUMNS, *cls.columns]
-        columns = [f"NULL::{EMPTY_TYPES.get(c, 'VARCHAR')} AS {quote_ident(c)}" for c in dict.fromkeys(names)]
-        return f"SELECT {', '.join(columns)}, NULL::VARCHAR AS _part, NULL::BIGINT AS _row WHERE false"
+        return empty_sql({**{c: EMPTY_TYPES.get(c, "VARCHAR") for c in names}, "_part": "VARCHAR", "_row": "BIGINT"})
 
     def _current_sql(self, stage: str) -> str:
         cls = get_stage(stage)
@@ -142,7 +146,7 @@ class RunDB:
             k = quote_ident(key)
             return f"SELECT {k} AS _key FROM {quote_ident(f'_newest_{stage}')} WHERE {k} IS NOT NULL"
         if key not in self.columns(stage):
-            return "SELECT NULL::VARCHAR AS _key WHERE false"
+            return empty_sql({"_key": "VARCHAR"})
         return f"SELECT DISTINCT {quote_ident(key)} AS _key FROM {view} WHERE {quote_ident(key)} IS NOT NULL"
 
     def columns(self, view: str) -> dict[str, str]:
@@ -198,6 +202,15 @@ class RunDB:
     def scalar(self, sql: str, params: Sequence[Any] | None = None) -> Any:
         table = self.arrow(sql, params)
         return table.column(0)[0].as_py() if table.num_rows else None
+
+    def strings_table(self, name: str, column: str, values: Sequence[str]) -> str:
+        """Hold `values` in a temporary one-column table (replaced if it exists); returns its quoted
+        name. For a list built in Python (e.g. the files in a folder) that a query filters with:
+        passed as one parameter, not through Arrow, whose conversion would import pandas (0.7 s)."""
+        table = quote_ident(name)
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT unnest($1::VARCHAR[]) AS "
+                         f"{quote_ident(column)}", [list(values)])
+        return table
 
     def current(self, stage: str, columns: Sequence[str] | None = None, where: str | None = None) -> pa.Table:
         """Current rows of `stage` as Arrow, in part and row order: only `columns` (missing ones
@@ -259,10 +272,21 @@ class RunDB:
             self._ok_keys.add((stage, key))
         return f"SELECT _key, _first FROM {table}"
 
-    def ok_first_rows_sql(self, stage: str, columns: Sequence[str] | None = None) -> str:
+    def ok_key_column_sql(self, stage: str, name: str | None = None) -> str:
+        """SQL of the keys of `stage` whose current rows are all ok under today's bounds, as one
+        column named `name` (default: the stage's key), without their rows: what `status` counts
+        pending items of the per-clip stages with (at 160K clips a tenth of joining their rows)."""
+        key = get_stage(stage).key
+        if key not in self.stage_columns(stage):
+            return empty_sql({name or key: "VARCHAR"})
+        return f"SELECT _key AS {quote_ident(name or key)} FROM ({self.ok_keys_sql(stage, key)})"
+
+    def ok_first_rows_sql(self, stage: str, columns: Sequence[str] | None = None, ordered: bool = True) -> str:
         """SQL of one row per key whose current rows are all ok under today's bounds: the key's
         first row (in part and row order), with `columns` (all when None; missing ones as NULL),
-        ordered by part and row. Compose it into larger queries (joins) or run `ok_first_rows`."""
+        ordered by part and row unless `ordered` is False (a filter or count needs no order, and
+        sorting 160K rows is most of such a query). Compose it into larger queries (joins) or run
+        `ok_first_rows`."""
         key = get_stage(stage).key
         view = self.ensure(stage)
         present = self.columns(stage)
@@ -273,8 +297,8 @@ class RunDB:
             return f"SELECT {select} FROM {view} AS _v WHERE false"
         # A join on each ok key's first (part, row), not a window over every row.
         return (f"SELECT {select} FROM {view} AS _v JOIN ({self.ok_keys_sql(stage, key)}) AS _ok "
-                f"ON _v.{quote_ident(key)} = _ok._key AND _v._part = _ok._first.p AND _v._row = _ok._first.r "
-                f"ORDER BY _v._part, _v._row")
+                f"ON _v.{quote_ident(key)} = _ok._key AND _v._part = _ok._first.p AND _v._row = _ok._first.r"
+                + (" ORDER BY _v._part, _v._row" if ordered else ""))
 
     def ok_first_rows(self, stage: str, columns: Sequence[str] | None = None) -> pa.Table:
         """`ok_first_rows_sql` run: Arrow."""

@@ -54,6 +54,12 @@ def quote_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def empty_sql(columns: dict[str, str]) -> str:
+    """A query with no rows and the given columns ({name: DuckDB type}): where a table without rows
+    must still answer a query that names its columns (an empty result, not a catalog error)."""
+    return f"SELECT {', '.join(f'NULL::{kind} AS {quote_ident(name)}' for name, kind in columns.items())} WHERE false"
+
+
 def encode_rows(rows: Sequence[dict[str, Any]]) -> pa.Table:
     """Rows (dicts) as an Arrow table; columns holding lists/dicts become JSON text columns.
     `_part` and `_row` are where a row was read from, never stored: a row read back and written

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import pyarrow as pa
 
 from ophora_data.config import Bound, Config
-from ophora_data.run.tables import key_status
+from ophora_data.run.tables import key_status, quote_ident
 from ophora_data.run.workdir import RunDir
 
 if TYPE_CHECKING:
@@ -109,6 +109,17 @@ class Stage:
         if type(self).items is not Stage.items or not self.needs:
             return None
         return self.db.ok_first_rows_sql(self.needs[0])
+
+    def work_keys_sql(self) -> str | None:
+        """SQL of the work items' keys alone (one column named `work_key()`; the same keys as
+        `items()`), for `status` to count pending items without building the items. Default: the
+        ok keys of the first need when the items are the default, else the key column of
+        `items_sql()`; None when the stage builds its items in Python. A stage whose item query
+        joins upstream rows overrides it with a cheaper query of the same keys."""
+        if type(self).items_sql is Stage.items_sql and type(self).items is Stage.items and self.needs:
+            return self.db.ok_key_column_sql(self.needs[0], self.work_key())
+        sql = self.items_sql()
+        return None if sql is None else f"SELECT {quote_ident(self.work_key())} FROM ({sql})"
 
     def items(self) -> Items:
         """Work items, one per work key, as dicts or an Arrow table (one row per item): by

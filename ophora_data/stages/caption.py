@@ -122,13 +122,21 @@ class CaptionStage(Stage):
 
     def items_sql(self) -> str:
         """The ok windows of `segment` with their (de-identified) narration."""
-        # Said here, not in setup(): also when nothing is pending (and in `status`), a shell whose
-        # OPENAI_BASE_URL the run's recorded captioner overrides learns which setting decides.
+        self._note_environment()
+        return ("SELECT clip_id, video_id, coalesce(CAST(narration AS VARCHAR), '') AS narration FROM "
+                f"({self.db.ok_first_rows_sql('segment', ['clip_id', 'video_id', 'narration'])})")
+
+    def work_keys_sql(self) -> str:
+        """The ok clip ids of `segment` (the items' keys, without their narration)."""
+        self._note_environment()
+        return self.db.ok_key_column_sql("segment")
+
+    def _note_environment(self) -> None:
+        # Said with the items, not in setup(): also when nothing is pending (and in `status`), a
+        # shell whose OPENAI_BASE_URL the run's recorded captioner overrides learns which setting decides.
         if not self._noted_environment and (note := captioners.environment_notice(self.config.caption)):
             tqdm.write(note, file=sys.stderr)
         self._noted_environment = True
-        return ("SELECT clip_id, video_id, coalesce(CAST(narration AS VARCHAR), '') AS narration FROM "
-                f"({self.db.ok_first_rows_sql('segment', ['clip_id', 'video_id', 'narration'])})")
 
     def process(self, item: Row) -> list[Row]:
         return self.process_batch([item])[0]

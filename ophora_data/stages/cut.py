@@ -45,6 +45,13 @@ class CutStage(Stage):
                 f"{sources} FROM ({segment}) s JOIN ({probe}) p ON p.video_id = s.video_id "
                 f'WHERE s.start IS NOT NULL AND s."end" IS NOT NULL ORDER BY s.video_id, start, s.clip_id')
 
+    def work_keys_sql(self) -> str:
+        """The items' clip ids without the probe's rows: ok windows whose video's probe is ok."""
+        db = self.db
+        segment = db.ok_first_rows_sql("segment", ["clip_id", "video_id", "start", "end"], ordered=False)
+        return (f'SELECT clip_id FROM ({segment}) WHERE start IS NOT NULL AND "end" IS NOT NULL '
+                f'AND video_id IN ({db.ok_key_column_sql("probe")})')
+
     def process(self, item: Row) -> list[Row]:
         return self.process_batch([item])[0]
 

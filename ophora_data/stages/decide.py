@@ -17,6 +17,7 @@ from ophora_data.audit.decisions import DECISION_COLUMNS, KEPT, SUBSET_STRICT, d
 from ophora_data.audit.decisionsets import decision_set_id, write_decision_set
 from ophora_data.audit.judge import DECISION_STAGES
 from ophora_data.run.db import RunDB
+from ophora_data.run.tables import empty_sql
 from ophora_data.stages.base import Row, Stage
 
 
@@ -42,7 +43,7 @@ class DecideStage(Stage):
     def items_sql(self) -> str:
         """Every candidate window (ok or rejected) of `segment`, with its video."""
         if not self.db.has_rows("segment"):
-            return "SELECT NULL::VARCHAR AS clip_id, NULL::VARCHAR AS video_id WHERE false"
+            return empty_sql({"clip_id": "VARCHAR", "video_id": "VARCHAR"})
         return ("SELECT clip_id, first(video_id ORDER BY _part, _row) AS video_id FROM segment "
                 "WHERE clip_id IS NOT NULL GROUP BY clip_id ORDER BY clip_id")
 

@@ -51,6 +51,10 @@ class PrivacyStage(Stage):
         """The ok clips of `cut` (path as stored: relative to the run directory)."""
         return self.db.ok_first_rows_sql("cut", ["clip_id", "video_id", "path"])
 
+    def work_keys_sql(self) -> str:
+        """The ok clip ids of `cut` (the items' keys, without their rows)."""
+        return self.db.ok_key_column_sql("cut")
+
     def setup(self) -> None:
         try:
             self.detectors = build_detectors(self.config.privacy)

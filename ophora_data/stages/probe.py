@@ -44,6 +44,18 @@ class ProbeStage(Stage):
                 items.append({"video_id": row["video_id"], "path": str(path), "sha256": row.get("sha256")})
         return items
 
+    def work_keys_sql(self) -> str:
+        """The items' video ids without building them: ok sources with a local path or a
+        downloaded file (the same rule as `media_path`)."""
+        raw_dir = self.run.raw_dir
+        names = [entry.name for entry in os.scandir(raw_dir)] if raw_dir.is_dir() else []
+        suffix = self.run.raw_video("").name
+        downloaded = self.db.strings_table("_downloaded", "video_id",
+                                           [n[: -len(suffix)] for n in names if n.endswith(suffix)])
+        ingest = self.db.ok_first_rows_sql("ingest", ["video_id", "local_path"], ordered=False)
+        return (f"SELECT video_id FROM ({ingest}) WHERE coalesce(local_path, '') <> '' "
+                f"OR video_id IN (SELECT video_id FROM {downloaded})")
+
     def process(self, item: Row) -> list[Row]:
         path = Path(item["path"])
         try:

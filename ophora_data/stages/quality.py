@@ -31,6 +31,10 @@ class QualityStage(Stage):
         """The ok clips of `cut` (path as stored: relative to the run directory)."""
         return self.db.ok_first_rows_sql("cut", ["clip_id", "video_id", "path", "width", "height", "duration_s"])
 
+    def work_keys_sql(self) -> str:
+        """The ok clip ids of `cut` (the items' keys, without their rows)."""
+        return self.db.ok_key_column_sql("cut")
+
     def process(self, item: Row) -> list[Row]:
         clip_id, path = item["clip_id"], self.run.clip_of(item)
         if not path.exists():

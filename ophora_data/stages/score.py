@@ -74,17 +74,32 @@ class ScoreStage(Stage):
         Caption's own check rows (e.g. a low confidence) do not exclude a clip: their thresholds
         can be changed by `refilter`, and the clip must have its scores when that happens.
         """
-        db = self.db
-        cut = db.ok_first_rows_sql("cut", ["clip_id", "video_id", "path", "start"])
-        present = db.stage_columns("caption")
-        if not db.has_rows("caption") or "instruction" not in present:
+        cut = self.db.ok_first_rows_sql("cut", ["clip_id", "video_id", "path", "start"])
+        captioned = self._captioned_where()
+        if captioned is None:
             return (f"SELECT clip_id, video_id, path, CAST(start AS DOUBLE) AS start, '' AS instruction "
                     f"FROM ({cut}) WHERE false")
-        summary = "NOT coalesce(\"check\" <> '', false)" if "check" in present else "true"
         return (f"SELECT c.clip_id, c.video_id, c.path, coalesce(CAST(c.start AS DOUBLE), 0.0) AS start, "
                 f"coalesce(cap.instruction, '') AS instruction FROM ({cut}) c JOIN (SELECT clip_id, "
-                f"last(instruction ORDER BY _part, _row) AS instruction FROM caption WHERE {summary} "
-                f"AND status = 'ok' GROUP BY clip_id) cap USING (clip_id) ORDER BY c.video_id, start, c.clip_id")
+                f"last(instruction ORDER BY _part, _row) AS instruction FROM caption WHERE {captioned} "
+                f"GROUP BY clip_id) cap USING (clip_id) ORDER BY c.video_id, start, c.clip_id")
+
+    def work_keys_sql(self) -> str:
+        """The items' clip ids without their rows: ok keys of `cut` with an ok instruction."""
+        cut, captioned = self.db.ok_key_column_sql("cut"), self._captioned_where()
+        if captioned is None:
+            return f"SELECT clip_id FROM ({cut}) WHERE false"
+        return f"SELECT clip_id FROM ({cut}) WHERE clip_id IN (SELECT clip_id FROM caption WHERE {captioned})"
+
+    def _captioned_where(self) -> str | None:
+        """The SQL condition on `caption`'s current rows of an ok instruction (its summary row, not
+        a check row); None when `caption` has no instructions yet."""
+        db = self.db
+        present = db.stage_columns("caption")
+        if not db.has_rows("caption") or "instruction" not in present:
+            return None
+        summary = "NOT coalesce(\"check\" <> '', false)" if "check" in present else "true"
+        return f"{summary} AND status = 'ok'"
 
     # Setup ------------------------------------------------------------------------------
     def skip_reason(self) -> str | None:

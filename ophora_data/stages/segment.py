@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from ophora_data.run.ids import clip_id
+from ophora_data.run.tables import empty_sql
 from ophora_data.stages.base import Row, Stage, StageError
 from ophora_data.text.deid import DeidError, DeidResult, deidentify_words, load_ner, merge_counts
 from ophora_data.text.sentences import SentencizerError, load_sentencizer, sentence_word_ranges
@@ -45,12 +46,11 @@ class SegmentStage(Stage):
         in transcribe's row order; the probed duration clamps windows when known."""
         db = self.db
         if not db.has_rows("transcribe") or "transcript_path" not in db.stage_columns("transcribe"):
-            return ("SELECT NULL::VARCHAR AS video_id, NULL::VARCHAR AS transcript_path, "
-                    "NULL::DOUBLE AS duration_s WHERE false")
+            return empty_sql({"video_id": "VARCHAR", "transcript_path": "VARCHAR", "duration_s": "DOUBLE"})
         probe = (f"SELECT video_id, nullif(CAST(duration_s AS DOUBLE), 0) AS duration_s "
                  f"FROM ({db.ok_first_rows_sql('probe', ['video_id', 'duration_s'])})"
                  if db.registered("probe") and db.has_rows("probe")
-                 else "SELECT NULL::VARCHAR AS video_id, NULL::DOUBLE AS duration_s WHERE false")
+                 else empty_sql({"video_id": "VARCHAR", "duration_s": "DOUBLE"}))
         return (
             f"SELECT t.video_id, t.transcript_path, p.duration_s FROM (SELECT video_id, "
             f"first(transcript_path ORDER BY _part, _row) AS transcript_path, min(_part) AS p0, min(_row) AS r0 "

@@ -83,6 +83,10 @@ class TranscribeStage(Stage):
             })
         return items
 
+    def work_keys_sql(self) -> str:
+        """The items' video ids without building them: every ok key of `probe`."""
+        return self.db.ok_key_column_sql("probe")
+
     def _download_subtitles(self) -> dict[str, list[str]]:
         """Subtitle files per video from the `download` table, read defensively.
 
