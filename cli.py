@@ -16,6 +16,7 @@ from ophora_data.commands.common import (
     EXIT_STAGE_FAILED,
     EXIT_USAGE,
     ConfigFile,
+    ExistingWorkdir,
     JsonFlag,
     Limit,
     Overwrite,
@@ -24,6 +25,7 @@ from ophora_data.commands.common import (
     Workdir,
     Workers,
     console,
+    existing_run,
     fail,
     open_run,
     out,
@@ -196,13 +198,11 @@ def run_all(
 
 
 @app.command()
-def status(workdir: Workdir, json_: JsonFlag = False) -> None:
+def status(workdir: ExistingWorkdir, json_: JsonFlag = False) -> None:
     """Per stage: ok / rejected / failed / pending and the top reasons (`--json` is stable)."""
     from ophora_data.run.status import run_status
 
-    run, config = open_run(workdir, None, None, save=False)
-    if not run.root.exists():
-        fail(f"no run directory at {run.root}", EXIT_USAGE)
+    run, config = existing_run(workdir)
     result = run_status(run, config)
     if json_:
         out.print_json(json.dumps(result))
@@ -212,7 +212,7 @@ def status(workdir: Workdir, json_: JsonFlag = False) -> None:
 
 @app.command()
 def compact(
-    workdir: Workdir,
+    workdir: ExistingWorkdir,
     stage: Annotated[list[str] | None, typer.Option("--stage", help="only this table (repeatable)")] = None,
     min_parts: Annotated[int, typer.Option(help="merge a table only when it has at least this many small files",
                                            min=2)] = 2,
@@ -226,9 +226,7 @@ def compact(
     """
     from ophora_data.run.compact import compact_run
 
-    run, config = open_run(workdir, None, None, save=False)
-    if not run.tables_dir.is_dir():
-        fail(f"no run directory with tables at {run.root}", EXIT_USAGE)
+    run, config = existing_run(workdir)
     try:
         results = compact_run(run, stage, min_files=min_parts, memory_limit=config.run.duckdb_memory_limit)
     except KeyError as exc:

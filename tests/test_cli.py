@@ -65,9 +65,19 @@ def test_run_then_status_json(tmp_path: Path, make_video: MakeVideo) -> None:
     assert again.exit_code == 0 and "probe: processed 0" in again.output and "1 already done" in again.output
 
 
-def test_status_of_missing_run_dir(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["status", "-w", str(tmp_path / "nope")])
-    assert result.exit_code == 2
+@pytest.mark.parametrize("command", [["status"], ["compact"], ["refilter"], ["audit", "query", "SELECT 1"],
+                                     ["build"]])
+def test_commands_that_read_a_run_refuse_a_folder_that_is_not_one(tmp_path: Path, command: list[str]) -> None:
+    """A mistyped path, the project folder or a file must not look like an empty run (nor become one)."""
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "file.txt").write_text("x")
+    for folder in ("nope", "empty", "file.txt"):
+        result = runner.invoke(app, [*command, "-w", str(tmp_path / folder)])
+        assert result.exit_code == 2, (command, folder, result.output)
+        assert "no run directory with tables at" in result.output
+    assert not (tmp_path / "nope").exists() and not list((tmp_path / "empty").iterdir())
+    assert "an existing run directory" in runner.invoke(app, [*command[:2 if command[0] == "audit" else 1],
+                                                              "--help"]).output
 
 
 def test_unexpected_errors_print_one_redacted_line(monkeypatch: pytest.MonkeyPatch, capsys) -> None:

@@ -12,15 +12,14 @@ from rich.table import Table as RichTable
 from ophora_data.commands.common import (
     EXIT_USAGE,
     ConfigFile,
+    ExistingWorkdir,
     JsonFlag,
     Sets,
-    Workdir,
     console,
+    existing_run,
     fail,
-    open_run,
     out,
 )
-from ophora_data.config import Config
 from ophora_data.run.workdir import RunDir
 
 audit_app = typer.Typer(help="Audit decisions: HTML report, explain one clip, SQL queries, diff decision sets.",
@@ -28,21 +27,13 @@ audit_app = typer.Typer(help="Audit decisions: HTML report, explain one clip, SQ
 DecisionSet = Annotated[str | None, typer.Option("--decision-set", help="a decision-set id (default: active)")]
 
 
-def _existing_run(workdir: Path, config_file: Path | None = None, sets: list[str] | None = None
-                  ) -> tuple[RunDir, Config]:
-    """Audit commands read a run; they never create one or change its saved config."""
-    if not RunDir(workdir).tables_dir.is_dir():
-        fail(f"no run directory with tables at {RunDir(workdir).root}", EXIT_USAGE)
-    return open_run(workdir, config_file, sets, save=False)
-
-
-def refilter(workdir: Workdir, config: ConfigFile = None, set_: Sets = None, json_: JsonFlag = False,
+def refilter(workdir: ExistingWorkdir, config: ConfigFile = None, set_: Sets = None, json_: JsonFlag = False,
              dry_run: Annotated[bool, typer.Option("--dry-run", help="do not save the new config")] = False,
              ) -> None:
     """Re-decide every clip from stored check values with new thresholds (no model runs); print flips."""
     from ophora_data.audit.refilter import refilter as do_refilter
 
-    run, cfg = _existing_run(workdir, config, set_)
+    run, cfg = existing_run(workdir, config, set_)
     result = do_refilter(run, cfg)
     if not dry_run:
         run.save_config(cfg)
@@ -64,27 +55,28 @@ def refilter(workdir: Workdir, config: ConfigFile = None, set_: Sets = None, jso
 
 
 @audit_app.command("report")
-def report(workdir: Workdir, out_path: Annotated[Path | None, typer.Option("--out", help="HTML file to write")] = None,
+def report(workdir: ExistingWorkdir,
+           out_path: Annotated[Path | None, typer.Option("--out", help="HTML file to write")] = None,
            decision_set: DecisionSet = None,
            max_cards: Annotated[int, typer.Option(help="thumbnails per contact sheet", min=0)] = 300,
            thumb_width: Annotated[int, typer.Option(help="thumbnail width in pixels", min=16)] = 192) -> None:
     """Write one self-contained HTML page: funnel, histograms, contact sheets, timelines, search."""
     from ophora_data.audit.report import write_report
 
-    run, cfg = _existing_run(workdir)
+    run, cfg = existing_run(workdir)
     path = write_report(run, cfg, out_path, decision_set_id=decision_set, max_cards=max_cards,
                         thumb_width=thumb_width, progress=True)
     console.print(f"audit report: {path}", highlight=False)
 
 
 @audit_app.command("explain")
-def explain(clip_id: Annotated[str, typer.Argument(help="e.g. X3jTUYMflCk_26")], workdir: Workdir,
+def explain(clip_id: Annotated[str, typer.Argument(help="e.g. X3jTUYMflCk_26")], workdir: ExistingWorkdir,
             decision_set: DecisionSet = None, json_: JsonFlag = False) -> None:
     """Everything about one clip: source, span, narration, instruction, checks, decision, files."""
     from ophora_data.audit.explain import UnknownClip, format_explain
     from ophora_data.audit.explain import explain as do_explain
 
-    run, cfg = _existing_run(workdir)
+    run, cfg = existing_run(workdir)
     try:
         info = do_explain(run, cfg, clip_id, decision_set)
     except UnknownClip as exc:
@@ -97,13 +89,13 @@ def explain(clip_id: Annotated[str, typer.Argument(help="e.g. X3jTUYMflCk_26")],
 
 @audit_app.command("query")
 def query(sql: Annotated[str, typer.Argument(help="DuckDB SQL over the views (see docs/audit.md)")],
-          workdir: Workdir,
+          workdir: ExistingWorkdir,
           csv_: Annotated[bool, typer.Option("--csv", help="CSV on stdout")] = False,
           json_: JsonFlag = False) -> None:
     """DuckDB SQL over the run's tables: views <stage>, <stage>_all, checks, decisions."""
     from ophora_data.audit.query import QueryError, run_query
 
-    run, cfg = _existing_run(workdir)
+    run, cfg = existing_run(workdir)
     try:
         result = run_query(run, cfg, sql)
     except QueryError as exc:

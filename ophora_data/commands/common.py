@@ -23,6 +23,7 @@ out = Console()
 EXIT_OK, EXIT_STAGE_FAILED, EXIT_USAGE = 0, 1, 2
 
 Workdir = Annotated[Path, typer.Option("--workdir", "-w", help="run directory (created if missing)")]
+ExistingWorkdir = Annotated[Path, typer.Option("--workdir", "-w", help="an existing run directory (one with tables/)")]
 ConfigFile = Annotated[
     Path | None, typer.Option("--config", "-c", help="YAML config; defaults to the run's saved config")
 ]
@@ -59,6 +60,16 @@ def open_run(
         run.create()
         run.save_config(config)
     return run, config
+
+
+def existing_run(workdir: Path, config_file: Path | None = None, sets: list[str] | None = None,
+                 save: bool = False) -> tuple[RunDir, Config]:
+    """`open_run` for commands that read a run: a folder without tables/ (a mistyped path, the
+    project folder) is refused rather than reported as an empty run."""
+    run = RunDir(workdir)
+    if not run.tables_dir.is_dir():
+        fail(f"no run directory with tables at {run.root}", EXIT_USAGE)
+    return open_run(workdir, config_file, sets, save=save)
 
 
 def run_options(

@@ -12,17 +12,15 @@ from ophora_data.commands.common import (
     EXIT_STAGE_FAILED,
     EXIT_USAGE,
     ConfigFile,
+    ExistingWorkdir,
     JsonFlag,
     Sets,
-    Workdir,
     Workers,
     console,
+    existing_run,
     fail,
-    open_run,
     out,
 )
-from ophora_data.config import Config
-from ophora_data.run.workdir import RunDir
 
 ReleaseDir = Annotated[Path | None, typer.Option("--release", help="release folder (default: WORKDIR/release)")]
 
@@ -37,14 +35,8 @@ def _print(message: str) -> None:
     out.print(message, highlight=False, markup=False, soft_wrap=True)
 
 
-def _existing_run(workdir: Path, config_file: Path | None, sets: list[str] | None) -> tuple[RunDir, Config]:
-    if not RunDir(workdir).tables_dir.is_dir():
-        fail(f"no run directory with tables at {RunDir(workdir).root}", EXIT_USAGE)
-    return open_run(workdir, config_file, sets)
-
-
 def build(
-    workdir: Workdir, config: ConfigFile = None, set_: Sets = None,
+    workdir: ExistingWorkdir, config: ConfigFile = None, set_: Sets = None,
     out_dir: Annotated[Path | None, typer.Option("--out", help="release folder (default: WORKDIR/release)")] = None,
     repo: Annotated[str | None, typer.Option("--repo", help="ORG/NAME named in the card's examples")] = None,
     no_media: Annotated[bool, typer.Option(
@@ -62,7 +54,7 @@ def build(
     from builders.verify import VerificationFailed
 
     sets = [*(set_ or []), *([f"publish.repo_id={repo}"] if repo else [])]
-    run, cfg = _existing_run(workdir, config, sets)
+    run, cfg = existing_run(workdir, config, sets, save=True)
     try:
         result = build_release(run, cfg, out_dir, echo=_say, media=not no_media, workers=workers)
     except (ReleaseRefused, ManifestError, VerificationFailed, MissingStage, ValueError) as exc:
@@ -78,7 +70,7 @@ def build(
 
 
 def publish(
-    workdir: Workdir, config: ConfigFile = None, set_: Sets = None,
+    workdir: ExistingWorkdir, config: ConfigFile = None, set_: Sets = None,
     repo: Annotated[str | None, typer.Option("--repo", help="ORG/NAME (default: publish.repo_id)")] = None,
     public: Annotated[bool | None, typer.Option(
         "--public/--private", help="visibility; a new repo is private unless --public", show_default=False)] = None,
@@ -89,7 +81,7 @@ def publish(
     """Upload the release to a Hub dataset repo (resumable), tag it with the decision-set id, set gating."""
     from builders.publish import GATING_CHOICES, PublishError, publish_release
 
-    run, cfg = _existing_run(workdir, config, set_)
+    run, cfg = existing_run(workdir, config, set_, save=True)
     repo_id = repo or cfg.publish.repo_id
     if not repo_id or repo_id.count("/") != 1:
         fail("--repo ORG/NAME is required (or set publish.repo_id)", EXIT_USAGE)
@@ -106,7 +98,7 @@ def publish(
 
 
 def export_trainer(
-    workdir: Workdir,
+    workdir: ExistingWorkdir,
     out_dir: Annotated[Path, typer.Option("--out", help="export folder (videos/, videos.txt, prompts.txt)")],
     config: ConfigFile = None, set_: Sets = None, release: ReleaseDir = None,
     subset: Annotated[str, typer.Option("--subset", help="release config to export: default or strict")] = "default",
@@ -119,7 +111,7 @@ def export_trainer(
     from builders.export import ExportError, ExportOptions
     from builders.export import export_trainer as do_export
 
-    run, cfg = _existing_run(workdir, config, set_)
+    run, cfg = existing_run(workdir, config, set_, save=True)
     tune = cfg.tune
     opts = ExportOptions(subset=subset, reencode=reencode, height=tune.height, width=tune.width,
                          frames=tune.frames, fps=tune.fps)

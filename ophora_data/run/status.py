@@ -10,7 +10,9 @@ items are counted from the stages' work keys every time (`Stage.work_keys_sql`).
 
 from __future__ import annotations
 
+import inspect
 import json
+import os
 from typing import Any
 
 import pyarrow as pa
@@ -23,6 +25,7 @@ from ophora_data.run.workdir import RunDir
 from ophora_data.stages.base import Stage
 from ophora_data.stages.registry import extra_stage_names, get_stage, stage_names
 
+COUNT_FIELDS = {"ok", "rejected", "failed", "reasons", "extras"}  # what `table_counts` remembers
 KEY_STATUS_SQL = ("CASE WHEN bool_or(status = 'failed') THEN 'failed' "
                   "WHEN bool_or(status = 'rejected') THEN 'rejected' ELSE 'ok' END")
 
@@ -77,13 +80,28 @@ def table_counts(stage: Stage, db: RunDB, top: int = 10) -> dict[str, Any]:
     """{ok, rejected, failed, reasons, extras} of the stage's current rows: the table's summary
     when it was made for the table's files and hash, else counted now and remembered."""
     table = stage.run.table(type(stage).name)
-    key = summary_key(db.files(table.stage), db.config_hash(table.stage), top)
+    key = summary_key(db.files(table.stage), db.config_hash(table.stage), top, _code_stamp(type(stage)))
     counted = read_summary(table, key)
+    if not isinstance(counted, dict) or not counted.keys() >= COUNT_FIELDS:  # none, or damaged by hand
+        counted = None
     if counted is None:
         # Through JSON either way: a remembered answer and a fresh one print the same.
         counted = json.loads(json.dumps(_count(stage, db, top)))
         write_summary(table, key, counted)
     return counted
+
+
+def _code_stamp(cls: type[Stage]) -> str:
+    """Size and mtime of the files whose code counts a table (the stage's module, for its figures,
+    and this one): a summary made by other code is not reused. A stat each, no reading."""
+    stamps = []
+    for path in (inspect.getfile(cls), __file__):
+        try:
+            info = os.stat(path)
+            stamps.append(f"{info.st_size}:{info.st_mtime_ns}")
+        except OSError:
+            stamps.append("?")
+    return "/".join(stamps)
 
 
 def _count(stage: Stage, db: RunDB, top: int) -> dict[str, Any]:

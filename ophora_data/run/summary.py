@@ -5,10 +5,11 @@ per key, the top reasons and each stage's figures: 2-4 s even with DuckDB. Those
 only when the table's files do: a part is written once under a unique name and never modified,
 and only compaction removes files (keeping every row). So each table keeps `_status.json`, keyed
 by its live file names, the stage's config hash (the current rows depend on it), the number of
-reasons asked for and this package's version (the figures' code); `status` uses it when the key
-matches and counts again otherwise. Compaction carries a summary over to the file it writes (the
-same rows). Pending items and the done marker are never remembered: they depend on upstream
-tables, today's bounds and the media folders, and `status` computes them every time.
+reasons asked for and the counting code (package version; size and mtime of the stage's module
+and of `run/status.py`); `status` uses it when the key matches and counts again otherwise.
+Compaction carries a summary over to the file it writes (the same rows). Pending items and the
+done marker are never remembered: they depend on upstream tables, today's bounds and the media
+folders, and `status` computes them every time.
 """
 
 from __future__ import annotations
@@ -27,9 +28,11 @@ SUMMARY_FILE = "_status.json"
 FORMAT = 1
 
 
-def summary_key(files: Iterable[str | Path], config_hash: str, top: int) -> dict[str, Any]:
-    """What a summary is valid for: the live files (names, sorted), hash, reasons asked for, code."""
-    return {"format": FORMAT, "version": __version__, "config_hash": config_hash, "top": top,
+def summary_key(files: Iterable[str | Path], config_hash: str, top: int, code: str = "") -> dict[str, Any]:
+    """What a summary is valid for: the live files (names, sorted), hash, reasons asked for, and the
+    code that counted (package version, plus `code`: e.g. the counting modules' size and mtime, so an
+    edited checkout counts again without a version bump)."""
+    return {"format": FORMAT, "version": __version__, "code": code, "config_hash": config_hash, "top": top,
             "files": sorted(Path(f).name for f in files)}
 
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -27,3 +29,16 @@ def test_failed_write_leaves_old_content_and_no_temp(tmp_path: Path) -> None:
         atomic_write(target, explode)
     assert target.read_text().strip().startswith("{")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file.json"]
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o027, 0o077])
+def test_written_files_get_the_umask_permissions_not_the_temp_files(tmp_path: Path, umask: int) -> None:
+    """A run directory shared by a group must stay readable: the temp file's 0o600 must not stick."""
+    previous = os.umask(umask)
+    try:
+        target = atomic_write_json(tmp_path / "marker.json", {"ok": 1})
+        written_by_tool = atomic_write(tmp_path / "part.bin", lambda tmp: tmp.write_bytes(b"x"))
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~umask
+    assert stat.S_IMODE(written_by_tool.stat().st_mode) == 0o666 & ~umask

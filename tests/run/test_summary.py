@@ -65,7 +65,8 @@ def test_a_remembered_status_equals_a_fresh_count(run_dir: RunDir, counted: list
     assert json.dumps(fresh_status(run_dir)) == json.dumps(first)
 
 
-def test_new_rows_a_changed_hash_or_a_damaged_summary_count_again(run_dir: RunDir, counted: list[str]) -> None:
+def test_new_rows_a_changed_hash_or_a_damaged_summary_count_again(run_dir: RunDir, counted: list[str],
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     config = make_config()
     decided_run(run_dir, config, standard_clips())
     before = run_status(run_dir, config)
@@ -76,6 +77,12 @@ def test_new_rows_a_changed_hash_or_a_damaged_summary_count_again(run_dir: RunDi
     assert counted == ["quality"]
     assert after["quality"]["rejected"] == before["quality"]["rejected"] + 1
     assert after["quality"]["reasons"]["width 10 not >= 720"] == 1
+    # Other counting code (an edited checkout: another size or mtime of the stage's module).
+    real_stamp = status_module._code_stamp
+    monkeypatch.setattr(status_module, "_code_stamp", lambda cls: real_stamp(cls) + "-edited")
+    counted.clear()
+    assert run_status(run_dir, config)["quality"] == after["quality"] and "quality" in counted
+    monkeypatch.setattr(status_module, "_code_stamp", real_stamp)
     # Another config hash for quality: other current rows, so another count.
     counted.clear()
     run_status(run_dir, make_config("quality.scene_threshold=30"))
@@ -83,6 +90,13 @@ def test_new_rows_a_changed_hash_or_a_damaged_summary_count_again(run_dir: RunDi
     (run_dir.table("segment").dir / SUMMARY_FILE).write_text("{not json")
     counted.clear()
     assert run_status(run_dir, config)["segment"] == after["segment"] and "segment" in counted
+    # The right key but a value edited by hand: counted again, not a KeyError.
+    path = run_dir.table("caption").dir / SUMMARY_FILE
+    damaged = json.loads(path.read_text())
+    del damaged["value"]["extras"]
+    path.write_text(json.dumps(damaged))
+    counted.clear()
+    assert run_status(run_dir, config)["caption"] == after["caption"] and counted == ["caption"]
 
 
 def test_compaction_carries_the_summary_and_never_claims_a_later_part(run_dir: RunDir, counted: list[str]) -> None:
