@@ -83,8 +83,6 @@ def table_counts(stage: Stage, db: RunDB, top: int = 10) -> dict[str, Any]:
     key = summary_key(db.files(table.stage), db.config_hash(table.stage), top, _code_stamp(type(stage)))
     counted = read_summary(table, key)
     if not isinstance(counted, dict) or not counted.keys() >= COUNT_FIELDS:  # none, or damaged by hand
-        counted = None
-    if counted is None:
         # Through JSON either way: a remembered answer and a fresh one print the same.
         counted = json.loads(json.dumps(_count(stage, db, top)))
         write_summary(table, key, counted)
