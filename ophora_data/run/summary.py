@@ -28,7 +28,7 @@ SUMMARY_FILE = "_status.json"
 FORMAT = 1
 
 
-def summary_key(files: Iterable[str | Path], config_hash: str, top: int, code: str = "") -> dict[str, Any]:
+def summary_key(files: Iterable[str | Path], config_hash: str, top: int, code: str) -> dict[str, Any]:
     """What a summary is valid for: the live files (names, sorted), hash, reasons asked for, and the
     code that counted (package version, plus `code`: e.g. the counting modules' size and mtime, so an
     edited checkout counts again without a version bump)."""

@@ -31,11 +31,15 @@ class ProbeStage(Stage):
         local = ingest_row.get("local_path")
         return Path(local) if local else None
 
+    def downloaded(self) -> set[str]:
+        """The file names in media/raw: one directory read for every source, not a stat each."""
+        raw_dir = self.run.raw_dir
+        return {entry.name for entry in os.scandir(raw_dir)} if raw_dir.is_dir() else set()
+
     def items(self) -> list[Row]:
         """Sources with a file on disk; URL sources wait for `download`."""
         items = []
-        raw_dir = self.run.raw_dir
-        downloaded = {entry.name for entry in os.scandir(raw_dir)} if raw_dir.is_dir() else set()
+        downloaded = self.downloaded()
         for row in self.upstream_ok("ingest", ["video_id", "local_path", "sha256"]):
             path = self.media_path(row, downloaded)
             if path is not None:
@@ -47,11 +51,9 @@ class ProbeStage(Stage):
     def work_keys_sql(self) -> str:
         """The items' video ids without building them: ok sources with a local path or a
         downloaded file (the same rule as `media_path`)."""
-        raw_dir = self.run.raw_dir
-        names = [entry.name for entry in os.scandir(raw_dir)] if raw_dir.is_dir() else []
         suffix = self.run.raw_video("").name
         downloaded = self.db.strings_table("_downloaded", "video_id",
-                                           [n[: -len(suffix)] for n in names if n.endswith(suffix)])
+                                           [n[: -len(suffix)] for n in self.downloaded() if n.endswith(suffix)])
         ingest = self.db.ok_first_rows_sql("ingest", ["video_id", "local_path"], ordered=False)
         return (f"SELECT video_id FROM ({ingest}) WHERE coalesce(local_path, '') <> '' "
                 f"OR video_id IN (SELECT video_id FROM {downloaded})")
