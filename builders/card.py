@@ -131,7 +131,7 @@ def _sampling(cfg) -> str:
     faces = f"Faces ({cfg.face_detector}) were looked for on {grid}"
     if cfg.coarse_every_s <= 0:
         return f"{faces}, burned-in text ({cfg.text_detector}) on the same frames"
-    return (f"{faces}; burned-in text ({cfg.text_detector}) on whole frames every {cfg.coarse_every_s:g} s and, "
+    return (f"{faces}; burned-in text ({cfg.text_detector}) on whole frames every {cfg.coarse_every_s:.2g} s and, "
             f"between those, on {grid} wherever the picture or the text changed")
 
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field
 
@@ -8,15 +8,21 @@ from ophora_data.config.base import Section
 
 
 class PrivacyConfig(Section):
+    # Not in the stage's config hash: they cannot change a clip's rows or pixels (the frames kept in
+    # memory are the ones a second decode gives: tests/privacy/test_redact.py), so changing them
+    # does not redo finished clips.
+    HASH_EXCLUDE: ClassVar[frozenset[str]] = frozenset({"frame_memory_mb", "timeout_s", "verify_every_n_frames"})
+
     mode: Literal["blur", "drop"] = Field(
         "blur", description="blur: redact detections and publish the redacted clip; "
                             "drop: reject any clip with a detection (no redaction)")
     every_n_frames: int = Field(5, ge=1, description="faces are looked for on every n-th frame, text on them "
                                                      "only where the coarse scan asks (docs/privacy.md)")
     coarse_every_s: float = Field(
-        0.5, ge=0, description="coarse scan: both detectors on whole frames every this many seconds; between two "
-                               "samples only what changed is looked at every_n_frames (0: every every_n_frames-th "
-                               "frame with both detectors)")
+        0.8333, ge=0, description="coarse scan: text is looked for on whole frames every this many seconds (5/6 s: "
+                                  "the shortest subtitle event of Netflix's timed-text style guide, so every "
+                                  "subtitle is seen at least once); between two samples only what changed is "
+                                  "looked at every_n_frames (0: text on every every_n_frames-th frame too)")
     match_iou: float = Field(0.3, gt=0, le=1, description="boxes at two samples overlapping this much (IoU) are "
                                                            "one face or overlay: the frames between get the box "
                                                            "around both, without detecting again")
@@ -34,8 +40,14 @@ class PrivacyConfig(Section):
                                 "had detections (the only frames redaction changed)")
     verify_margin: float = Field(1.0, ge=0, description="verification looks again around each blurred box, this "
                                                         "many times its short side on every side (at least 16 px)")
-    batch_size: int = Field(4, ge=1, description="frames per detector call (one onnxruntime run for text); memory "
-                                                 "grows with it: a benchmark process peaked at 2 GB with 8 at 960 px")
+    batch_size: int = Field(1, ge=1, description="frames per detector call (one onnxruntime run for text). On the "
+                                                 "CPU one frame is cheapest: PP-OCR at 960x544 measured 113 ms a frame "
+                                                 "alone, 121 ms in batches of 4 (the feature maps of one frame stay in "
+                                                 "cache); memory grows with it (2 GB peak with 8 at 960 px)")
+    frame_memory_mb: int = Field(
+        512, ge=0, description="a clip whose decoded frames fit in this many MB (I420: 1.4 MB a 720p frame, "
+                               "3.1 MB at 1080p) keeps them from the scan for its redaction instead of being "
+                               "decoded again; per worker (0: always decode again)")
     detector_threads: int = Field(
         1, ge=1, description="threads per detector (onnxruntime, OpenMP); the executor's --workers use the cores")
     max_passes: int = Field(2, ge=1, description="redact again (adding what verification still found) "

@@ -265,6 +265,10 @@ class PPOCRTextDetector:
         options.log_severity_level = 3
         # Measured: ORT_ENABLE_ALL (the default) is the fastest level; more threads cost more CPU time.
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # The memory pattern plans one block per input shape and gets it from the OS on every run
+        # (measured: ~3,700 page faults, ~15 ms of system time per batch of 4 at 960x544); without
+        # it the arena reuses its buffers. Outputs are the same.
+        options.enable_mem_pattern = False
         model: str | bytes = str(self.model_path)
         self.graph = "as shipped"
         self.fused: Counter[str] = Counter()

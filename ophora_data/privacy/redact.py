@@ -19,7 +19,7 @@ import numpy as np
 from ophora_data.config.privacy import PrivacyConfig
 from ophora_data.media.rawvideo import RawVideoEncoder
 from ophora_data.privacy.boxes import Box
-from ophora_data.privacy.yuv import YuvReader, planes
+from ophora_data.privacy.yuv import DecodedClip, YuvReader, planes
 from ophora_data.run.atomic import atomic_write
 
 # Gaussian blur with a huge sigma is slow; blurring a smaller copy is equivalent to the eye
@@ -83,10 +83,12 @@ def _encoder_output(source: Path, out: Path, config: PrivacyConfig) -> list[str]
             "-movflags", "+faststart", "-f", "mp4", str(out)]
 
 
-def _encode(source: Path, out: Path, per_frame: list[list[Box]], config: PrivacyConfig) -> int:
-    """Decode `source`, blur, pipe into ffmpeg writing `out`; returns the number of frames written.
-    Raises MediaError when the source cannot be decoded or ffmpeg fails."""
-    reader = YuvReader(source, timeout_s=config.timeout_s)
+def _encode(source: Path, out: Path, per_frame: list[list[Box]], config: PrivacyConfig,
+            decoded: DecodedClip | None) -> int:
+    """Decode `source` (or take its frames from `decoded`), blur, pipe into ffmpeg writing `out`;
+    returns the number of frames written. Raises MediaError when the source cannot be decoded or
+    ffmpeg fails."""
+    reader = decoded if decoded is not None else YuvReader(source, timeout_s=config.timeout_s)
     encoder = RawVideoEncoder(reader.width, reader.height, reader.timeline.fps, _encoder_output(source, out, config),
                               timeout_s=config.timeout_s, pix_fmt="yuv420p")
     try:
@@ -100,13 +102,16 @@ def _encode(source: Path, out: Path, per_frame: list[list[Box]], config: Privacy
     return encoder.frames_written
 
 
-def encode_redacted(source: Path, dest: Path, per_frame: list[list[Box]], config: PrivacyConfig) -> int:
-    """Write the redacted clip to `dest` atomically (a killed run leaves no half file)."""
+def encode_redacted(source: Path, dest: Path, per_frame: list[list[Box]], config: PrivacyConfig,
+                    decoded: DecodedClip | None = None) -> int:
+    """Write the redacted clip to `dest` atomically (a killed run leaves no half file). `decoded`:
+    the source's frames, already decoded (`scan_clip` keeps them when they fit in memory); they are
+    not modified. The source file still gives the audio."""
     written = 0
 
     def write(tmp: Path) -> None:
         nonlocal written
-        written = _encode(source, tmp, per_frame, config)
+        written = _encode(source, tmp, per_frame, config, decoded)
 
     atomic_write(dest, write)
     return written

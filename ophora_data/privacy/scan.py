@@ -12,12 +12,13 @@ for 9 frames in the real silent-film fixture), and YuNet is cheap. So:
    transitively) a face that reached `yunet_score_threshold` (hysteresis, `confirm_weak_faces`):
    the eye of a small surgical frame, never above 0.64, is never blurred; a person scoring 0.6
    for a frame is.
-2. **Text, coarse**: PP-OCR on whole frames every `coarse_every_s` (0.5 s: `coarse_step` frames)
-   and on the last frame. Text visible at one place for that long is seen at least once.
+2. **Text, coarse**: PP-OCR on whole frames every `coarse_every_s` (5/6 s, the shortest subtitle
+   event the style guide allows: `coarse_step` frames) and on the last frame. Text visible at one
+   place for that long is seen at least once.
 3. **Text, fine**, between two consecutive coarse samples a and b, on the `every_n_frames` grid:
    - text boxes that match (IoU >= `match_iou`) at a and b are the same overlay, standing still
      or moving a little: the frames between get the box around both (`hull`), nothing is
-     re-detected (static watermarks, labels and timestamps cost one look per 0.5 s);
+     re-detected (static watermarks, labels and timestamps cost one look per 5/6 s);
    - a text box without a match (a caption came or went, or slides): it is held over the whole
      interval (burned-in text does not move), and text is detected on the frames between in the
      horizontal band around it (where sliding titles and tickers move), not the whole frame;
@@ -31,12 +32,14 @@ for 9 frames in the real silent-film fixture), and YuNet is cheap. So:
    object within `coarse_step` frames (flicker leaves no gap), and every box is held
    `hold_frames` frames around its frame by `smoothing.boxes_per_frame`.
 
-What this cannot see: text that appears and disappears between two coarse samples (under 0.5 s)
+What this cannot see: text that appears and disappears between two coarse samples (under 5/6 s)
 in a picture that keeps moving (no abrupt change stands out). `coarse_every_s=0` runs PP-OCR on
 every `every_n_frames`-th frame too, as before this scheme.
 
 Decoding: one ffmpeg pass (`yuv.YuvReader`); only looked-at frames are converted to RGB, and the
 grid frames of an interval stay in memory until it is decided (at most `batch_size` intervals).
+A clip whose frames fit in `frame_memory_mb` keeps them all (`Scan.decoded`): its redaction
+then needs no second decode.
 """
 
 from __future__ import annotations
@@ -55,7 +58,7 @@ from ophora_data.media.timeline import read_timeline
 from ophora_data.privacy.boxes import Box, ClipDetections, Rect, contains, hull, iou
 from ophora_data.privacy.detectors import Detectors, YuNetFaceDetector
 from ophora_data.privacy.verify import detect_frames
-from ophora_data.privacy.yuv import YuvReader, planes, to_rgb
+from ophora_data.privacy.yuv import DecodedClip, YuvReader, planes, to_rgb
 
 THUMB_DIVISOR = 8  # abrupt changes are measured on the luma plane shrunk 8x (averages out noise and grain)
 
@@ -63,10 +66,12 @@ THUMB_DIVISOR = 8  # abrupt changes are measured on the luma plane shrunk 8x (av
 def coarse_step(fps: float, every_n: int, coarse_every_s: float) -> int:
     """Frames between coarse samples: a multiple of `every_n` (coarse samples are grid frames, where
     faces are looked for anyway) spanning at most `coarse_every_s` seconds, at least `every_n`
-    (0 seconds: every `every_n`-th frame, no coarse pass). 30 fps, 5, 0.5 s: 15; 25 fps: 10."""
+    (0 seconds: every `every_n`-th frame, no coarse pass). With `every_n` 5 and 5/6 s (the default):
+    24 fps: 20 frames, 25 fps: 20, 30 fps: 25, 60 fps: 50. A hundredth of a frame is tolerated, so
+    5/6 s written as 0.8333 spans 20 frames at 24 fps (19.9992 frames)."""
     if coarse_every_s <= 0 or fps <= 0:
         return every_n
-    return every_n * max(1, math.floor(coarse_every_s * fps / every_n + 1e-6))
+    return every_n * max(1, math.floor((coarse_every_s * fps + 0.01) / every_n))
 
 
 def coarse_frames(total: int, step: int, every_n: int) -> list[int]:
@@ -144,6 +149,7 @@ class Scan:
     examined: dict[str, set[int]] = field(default_factory=dict)
     refined: list[list[object]] = field(default_factory=list)
     reused: int = 0  # looks skipped because the picture had not changed (`_Scanner.unchanged`)
+    decoded: DecodedClip | None = None  # every frame, when they fit in `frame_memory_mb` (for the redaction)
 
     def redacted(self, every_n: int, min_iou: float) -> ClipDetections:
         """The boxes to blur: `detected`, plus boxes between samples (see the module doc): matched
@@ -335,7 +341,12 @@ def scan_clip(path: Path, detectors: Detectors, config: PrivacyConfig) -> Scan:
     looking = Detectors(face=weak, text=detectors.text) if weak is not None else detectors
     scanner = _Scanner(looking, config, reader.width, reader.height, total, timeline.fps, coarse, step)
     coarse_set = set(coarse)
+    # Frames are new arrays each, so keeping them all costs no copy, only the memory.
+    keep = total * reader.frame_bytes <= config.frame_memory_mb * 2**20
+    frames: list[np.ndarray] = []
     for index, frame in reader:
+        if keep:
+            frames.append(frame)
         if index in grid:
             scanner.kept[index] = frame
         scanner.see(index, frame)
@@ -345,6 +356,8 @@ def scan_clip(path: Path, detectors: Detectors, config: PrivacyConfig) -> Scan:
                 scanner.decide()
     scanner.decide(final=True)
     scanner.scan.reused = scanner.reused
+    if keep:
+        scanner.scan.decoded = DecodedClip(reader.timeline, reader.width, reader.height, frames)
     if weak is not None:
         confirm_weak_faces(scanner.scan, detectors.face.threshold, config.match_iou)
     return scanner.scan

@@ -18,6 +18,7 @@ from __future__ import annotations
 import subprocess
 import tempfile
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -124,6 +125,21 @@ class YuvReader:
                 return None
             got += count
         return frame
+
+
+@dataclass
+class DecodedClip:
+    """Every frame of a clip as a `YuvReader` over it yields them, kept in memory: iterating gives
+    `(index, frame)` again, and `width`, `height`, `timeline` are the reader's. The scan keeps one
+    for the redaction of a clip that fits `privacy.frame_memory_mb` (one decode fewer)."""
+
+    timeline: Timeline
+    width: int
+    height: int
+    frames: list[np.ndarray]
+
+    def __iter__(self) -> Iterator[tuple[int, np.ndarray]]:
+        return enumerate(self.frames)
 
 
 def read_rgb_frames(path: Path, indices: Sequence[int], timeline: Timeline | None = None) -> dict[int, np.ndarray]:

@@ -31,6 +31,7 @@ from ophora_data.privacy.redact import encode_redacted, publish_unchanged
 from ophora_data.privacy.scan import Scan, scan_clip
 from ophora_data.privacy.smoothing import boxes_per_frame, frames_blurred
 from ophora_data.privacy.verify import Verification, verify_clip
+from ophora_data.privacy.yuv import DecodedClip
 from ophora_data.run.atomic import atomic_write_json
 from ophora_data.run.db import RunDB
 from ophora_data.stages.base import Row, Stage, StageError, check_row, flag_row
@@ -90,19 +91,20 @@ class PrivacyStage(Stage):
             common["redacted_path"] = self.run.relative(dest)
             return self._rows(common, scan, found, None, passes=0)
         planned = scan.redacted(cfg.every_n_frames, cfg.match_iou)
-        boxes, verification, passes = self._redact(source, dest, found, planned)
+        boxes, verification, passes = self._redact(source, dest, found, planned, scan.decoded)
         common["redacted_path"] = self.run.relative(dest)
         return self._rows(common, scan, boxes, verification, passes)
 
-    def _redact(self, source: Path, dest: Path, found: ClipDetections,
-                planned: ClipDetections) -> tuple[ClipDetections, Verification, int]:
-        """Blur, verify, and blur again what verification still finds (up to max_passes)."""
+    def _redact(self, source: Path, dest: Path, found: ClipDetections, planned: ClipDetections,
+                decoded: DecodedClip | None) -> tuple[ClipDetections, Verification, int]:
+        """Blur, verify, and blur again what verification still finds (up to max_passes); every pass
+        starts from the source's frames (`decoded`, kept by the scan, or decoded again)."""
         assert self.detectors is not None
         cfg = self.config.privacy
         boxes = planned
         for passes in range(1, cfg.max_passes + 1):
             per_frame = boxes_per_frame(boxes, cfg.hold, cfg.box_dilation)
-            encode_redacted(source, dest, per_frame, cfg)
+            encode_redacted(source, dest, per_frame, cfg, decoded)
             verification = verify_clip(dest, self.detectors, found, per_frame, cfg.verify_margin)
             if verification.passed or passes == cfg.max_passes:
                 return boxes, verification, passes

@@ -14,6 +14,7 @@ from ophora_data.media.frames import sample_frames
 from ophora_data.media.runner import MediaError
 from ophora_data.privacy.boxes import Box
 from ophora_data.privacy.redact import blur_box, encode_redacted, publish_unchanged, redact_frame
+from ophora_data.privacy.yuv import DecodedClip, YuvReader
 from tests.helpers.media import decode_all, make_cut_video
 from tests.privacy.helpers import outside_mask, psnr, ssim
 
@@ -74,6 +75,23 @@ def test_encode_keeps_frames_and_pixels_outside_boxes(tmp_path: Path) -> None:
                             "-show_entries", "stream=codec_type", "-of", "csv=p=0", str(dest)],
                            capture_output=True, text=True, check=True).stdout
     assert audio.strip() == "audio", "the clip's audio is carried over"
+
+
+def test_encoding_from_kept_frames_equals_decoding_again_and_leaves_them_unchanged(tmp_path: Path) -> None:
+    """The scan's frames (`DecodedClip`) give the same redacted clip as a second decode, twice in a row
+    (a second verification pass starts from them again), and the kept frames are not blurred in place."""
+    source = make_cut_video(tmp_path / "src.mp4", duration=1.0, cut_at=None, size="320x240", fps=25, audio=False)
+    reader = YuvReader(source)
+    decoded = DecodedClip(reader.timeline, reader.width, reader.height, [frame for _, frame in reader])
+    before = [frame.copy() for frame in decoded.frames]
+    per_frame = [[Box(100, 60, 120, 90, "face")] if i % 3 else [] for i in range(25)]
+    again = encode_redacted(source, tmp_path / "again.mp4", per_frame, PrivacyConfig())
+    kept = [encode_redacted(source, tmp_path / f"kept{n}.mp4", per_frame, PrivacyConfig(), decoded) for n in (1, 2)]
+    assert again == kept[0] == kept[1] == 25
+    assert all(np.array_equal(a, b) for a, b in zip(before, decoded.frames, strict=True))
+    reference = decode_all(tmp_path / "again.mp4")
+    for n in (1, 2):
+        assert np.array_equal(decode_all(tmp_path / f"kept{n}.mp4"), reference)
 
 
 def test_encode_of_an_undecodable_file_raises_and_leaves_nothing(tmp_path: Path) -> None:

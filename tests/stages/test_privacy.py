@@ -194,8 +194,8 @@ def test_a_redaction_that_leaves_the_face_fails_verification_and_is_rejected(
     encodes: list[Path] = []
     real_encode = stage_module.encode_redacted
     monkeypatch.setattr(stage_module, "encode_redacted",
-                        lambda source, dest, per_frame, cfg: encodes.append(dest) or real_encode(
-                            source, dest, per_frame, cfg))
+                        lambda source, dest, per_frame, cfg, *decoded: encodes.append(dest) or real_encode(
+                            source, dest, per_frame, cfg, *decoded))
     config = make_config(*overrides)
     still_video(realdata / ASTRONAUT, run_dir.clip("astro_2"))
     add_cut(run_dir, config, "astro_2")
@@ -236,15 +236,15 @@ def caption_blurred(run: RunDir, rows: dict[str, dict], frames: range) -> list[i
 
 
 def test_a_caption_between_coarse_samples_in_a_still_picture_is_found(realdata: Path, run_dir: RunDir) -> None:
-    """Text is looked for every 0.4 s here (25 fps); a caption on frames 12-17 (0.24 s) falls between
-    the samples at 10 and 20. It switches on and off in a still surgical picture: two abrupt
+    """Text is looked for every 0.8 s here (25 fps: 20 frames); a caption on frames 12-17 (0.24 s)
+    falls between the samples at 0 and 20. It switches on and off in a still surgical picture: two abrupt
     changes, so PP-OCR looks at the frames between, finds it, and every frame it is on is blurred."""
     config = make_config("privacy.face_detector=none")
     captioned_video(realdata / SURGICAL_FRAME, run_dir.clip("cap_0"), 12, 17)
     add_cut(run_dir, config, "cap_0")
     rows = privacy(run_dir, config)["cap_0"]
     record = json.loads((run_dir.root / rows["verification"]["boxes_path"]).read_text())
-    assert record["coarse_step"] == 10 and [10, 20, "frames", "2 abrupt changes"] in record["refined"]
+    assert record["coarse_step"] == 20 and [0, 20, "frames", "2 abrupt changes"] in record["refined"]
     assert rows["text_boxes_found"]["value"] == 1 and rows["verification"]["passed"]
     assert caption_blurred(run_dir, rows, range(12, 18)) == list(range(12, 18))
     assert caption_blurred(run_dir, rows, range(25, 50)) == []  # not before or long after
@@ -289,8 +289,8 @@ def test_a_static_watermark_is_looked_for_only_at_coarse_samples(run_dir: RunDir
     add_cut(run_dir, config, "wm_0")
     rows = privacy(run_dir, config)["wm_0"]
     record = json.loads((run_dir.root / rows["verification"]["boxes_path"]).read_text())
-    assert record["coarse_step"] == 15 and record["refined"] == []
-    assert sum(looked) == 5  # frames 0, 15, 30, 45 and the last (59), not every 5th
+    assert record["coarse_step"] == 25 and record["refined"] == []
+    assert sum(looked) == 4  # frames 0, 25, 50 and the last (59), not every 5th
     assert rows["frames_blurred"]["value"] == 60 and rows["verification"]["passed"]
     from builders.manifest import redaction_boxes
 
@@ -313,8 +313,36 @@ def test_a_still_picture_is_looked_at_once(realdata: Path, run_dir: RunDir, monk
     add_cut(run_dir, config, "card_0")
     rows = privacy(run_dir, config)["card_0"]
     record = json.loads((run_dir.root / rows["verification"]["boxes_path"]).read_text())
-    # Text at 0 and 30 (the caption) of the coarse 0, 10, ..., 40, 49; faces at 0 and 30 of the grid
-    # 0, 5, ..., 45, 49: the other 4 + 9 looks reuse the boxes of the same picture.
-    assert looked == {"text": 2, "face": 2} and record["looks_reused"] == 4 + 9
+    # Text at 0 and 40 (the caption, on from 30) of the coarse 0, 20, 40, 49; faces at 0 and 30 of the
+    # grid 0, 5, ..., 45, 49: the other 2 + 9 looks reuse the boxes of the same picture. (The caption
+    # came between 20 and 40: PP-OCR looks for it in its band there, `detect_regions`.)
+    assert looked == {"text": 2, "face": 2} and record["looks_reused"] == 2 + 9
+    assert [20, 40, "bands", "text came"] in record["refined"]
     assert caption_blurred(run_dir, rows, range(30, 50)) == list(range(30, 50))
     assert caption_blurred(run_dir, rows, range(0, 20)) == []
+
+
+def test_a_redacted_clip_is_decoded_once_when_its_frames_fit_in_memory(realdata: Path, run_dir: RunDir,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The scan keeps the frames of a clip within privacy.frame_memory_mb and the redaction encodes
+    from them: the source is decoded once, not twice (frame_memory_mb=0), and the published clip is
+    the same either way (the verification decodes the redacted file, not the source)."""
+    from ophora_data.privacy.yuv import YuvReader
+
+    decoded: list[str] = []
+    real_argv = YuvReader.argv
+    monkeypatch.setattr(YuvReader, "argv", lambda self: decoded.append(self.path.resolve()) or real_argv(self))
+    published = {}
+    for clip_id, memory in (("kept_0", "512"), ("again_0", "0")):
+        config = make_config("privacy.face_detector=none", f"privacy.frame_memory_mb={memory}")
+        captioned_video(realdata / SURGICAL_FRAME, run_dir.clip(clip_id), 0, 49)
+        add_cut(run_dir, config, clip_id)
+        rows = privacy(run_dir, config)[clip_id]
+        assert rows["verification"]["passed"] and rows["frames_blurred"]["value"] == 50
+        published[clip_id] = sample_frames(run_dir.root / rows["verification"]["redacted_path"], count=5).frames
+    sources = [run_dir.clip(clip_id).resolve() for clip_id in ("kept_0", "again_0")]
+    assert [decoded.count(source) for source in sources] == [1, 2]
+    assert all((a == b).all() for a, b in zip(published["kept_0"], published["again_0"], strict=True))
+    # The memory setting cannot change a clip, so it does not redo the clips already done.
+    assert stage_config_hash(PrivacyStage, make_config("privacy.frame_memory_mb=0")) == stage_config_hash(
+        PrivacyStage, make_config())
