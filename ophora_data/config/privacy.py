@@ -16,8 +16,10 @@ class PrivacyConfig(Section):
     mode: Literal["blur", "drop"] = Field(
         "blur", description="blur: redact detections and publish the redacted clip; "
                             "drop: reject any clip with a detection (no redaction)")
-    every_n_frames: int = Field(5, ge=1, description="faces are looked for on every n-th frame, text on them "
-                                                     "only where the coarse scan asks (docs/privacy.md)")
+    every_n_frames: int = Field(8, ge=1, description="faces are looked for on every n-th frame (8: a face on screen "
+                                                     "for a third of a second at 24-30 fps is seen at least once; a "
+                                                     "person crossing the real silent film is visible for 9 frames), "
+                                                     "text on them only where the coarse scan asks (docs/privacy.md)")
     coarse_every_s: float = Field(
         0.8333, ge=0, description="coarse scan: text is looked for on whole frames every this many seconds (5/6 s: "
                                   "the shortest subtitle event of Netflix's timed-text style guide, so every "

@@ -6,7 +6,8 @@ flash by: subtitles stay up at least 5/6 s (Netflix's timed-text style guide), w
 labels and timestamps for the whole clip. Faces can (a person crossing the picture is visible
 for 9 frames in the real silent-film fixture), and YuNet is cheap. So:
 
-1. **Faces**: YuNet on every `every_n_frames`-th frame, as before. It flickers around its score
+1. **Faces**: YuNet on every `every_n_frames`-th frame (8: a face on screen for a third of a
+   second is seen at least once at 24-30 fps). It flickers around its score
    threshold, so the scan keeps faces down to `yunet_track_threshold` (0.5) and counts such a
    weak face only where it continues (IoU >= `match_iou` at the neighbouring looked-at frame,
    transitively) a face that reached `yunet_score_threshold` (hysteresis, `confirm_weak_faces`):
@@ -66,9 +67,9 @@ THUMB_DIVISOR = 8  # abrupt changes are measured on the luma plane shrunk 8x (av
 def coarse_step(fps: float, every_n: int, coarse_every_s: float) -> int:
     """Frames between coarse samples: a multiple of `every_n` (coarse samples are grid frames, where
     faces are looked for anyway) spanning at most `coarse_every_s` seconds, at least `every_n`
-    (0 seconds: every `every_n`-th frame, no coarse pass). With `every_n` 5 and 5/6 s (the default):
-    24 fps: 20 frames, 25 fps: 20, 30 fps: 25, 60 fps: 50. A hundredth of a frame is tolerated, so
-    5/6 s written as 0.8333 spans 20 frames at 24 fps (19.9992 frames)."""
+    (0 seconds: every `every_n`-th frame, no coarse pass). With the defaults (8, 5/6 s): 24 and 25 fps:
+    16 frames, 30 fps: 24, 60 fps: 48. A hundredth of a frame is tolerated, so 5/6 s written as 0.8333
+    spans 20 frames at 24 fps with `every_n` 5 (19.9992 frames)."""
     if coarse_every_s <= 0 or fps <= 0:
         return every_n
     return every_n * max(1, math.floor((coarse_every_s * fps + 0.01) / every_n))

@@ -76,8 +76,8 @@ def test_build_release_loads_back_with_datasets(release_run: RunDir) -> None:
     body = (out / "README.md").read_text()
     assert "scoring was skipped: score.enabled is false" in body and "&id0" not in body
     assert "| capsulorhexis | 2 |" in body and "Ophora: A Large-Scale" in body and "OphCLIP" in body
-    # The privacy section states the sampling the stage used (defaults: faces 1 frame in 5, text every 5/6 s).
-    assert "looked for on one frame in 5" in body and "whole frames every 0.83 s" in body
+    # The privacy section states the sampling the stage used (defaults: faces 1 frame in 8, text every 5/6 s).
+    assert "looked for on one frame in 8" in body and "whole frames every 0.83 s" in body
     assert set(read_checksums(out)) == {p.relative_to(out).as_posix() for p in out.rglob("*")
                                         if p.is_file() and p.name != CHECKSUMS_FILE}
     assert not list(out.parent.glob(".release.*"))  # staging swapped in, nothing left behind

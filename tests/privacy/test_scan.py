@@ -22,7 +22,8 @@ from ophora_data.privacy.smoothing import boxes_per_frame
     (30.0, 5, 0.5, 15), (25.0, 5, 0.5, 10), (59.94, 5, 0.5, 25), (30.0, 5, 0.0, 5), (10.0, 5, 0.5, 5),
     (25.0, 8, 0.5, 8), (30.0, 2, 1.0, 30),
     # The default, 5/6 s (the shortest subtitle event), written as 0.8333: 19.9992 frames at 24 fps are 20.
-    (24.0, 5, 0.8333, 20), (25.0, 5, 0.8333, 20), (30.0, 5, 0.8333, 25), (59.94, 5, 0.8333, 45)])
+    (24.0, 5, 0.8333, 20), (25.0, 5, 0.8333, 20), (30.0, 5, 0.8333, 25), (59.94, 5, 0.8333, 45),
+    (24.0, 8, 0.8333, 16), (30.0, 8, 0.8333, 24), (60.0, 8, 0.8333, 48)])
 def test_coarse_step_is_a_multiple_of_every_n_within_the_interval(fps: float, every_n: int, seconds: float,
                                                                   step: int) -> None:
     assert coarse_step(fps, every_n, seconds) == step

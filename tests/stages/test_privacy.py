@@ -202,7 +202,7 @@ def test_a_redaction_that_leaves_the_face_fails_verification_and_is_rejected(
     rows = privacy(run_dir, config)["astro_2"]
     verification = rows["verification"]
     assert verification["passed"] is False and verification["status"] == "rejected"
-    assert verification["reason"].startswith("after redaction 2 face(s) and 0 text box(es) remain (frames 0, 5")
+    assert verification["reason"].startswith("after redaction 2 face(s) and 0 text box(es) remain (frames 0, 8)")
     assert verification["passes"] == 2 and len(encodes) == 2
     assert verification["remaining_faces"] == 2 and verification["verified_by"] == "redetection"
     record = json.loads((run_dir.root / verification["boxes_path"]).read_text())
@@ -236,33 +236,34 @@ def caption_blurred(run: RunDir, rows: dict[str, dict], frames: range) -> list[i
 
 
 def test_a_caption_between_coarse_samples_in_a_still_picture_is_found(realdata: Path, run_dir: RunDir) -> None:
-    """Text is looked for every 0.8 s here (25 fps: 20 frames); a caption on frames 12-17 (0.24 s)
-    falls between the samples at 0 and 20. It switches on and off in a still surgical picture: two abrupt
-    changes, so PP-OCR looks at the frames between, finds it, and every frame it is on is blurred."""
+    """Text is looked for every 0.64 s here (25 fps: 16 frames, the multiple of every_n_frames 8 within
+    5/6 s); a caption on frames 4-9 (0.24 s) falls between the samples at 0 and 16. It switches on and
+    off in a still surgical picture: two abrupt changes, so PP-OCR looks at the frames between, finds
+    it, and every frame it is on is blurred."""
     config = make_config("privacy.face_detector=none")
-    captioned_video(realdata / SURGICAL_FRAME, run_dir.clip("cap_0"), 12, 17)
+    captioned_video(realdata / SURGICAL_FRAME, run_dir.clip("cap_0"), 4, 9)
     add_cut(run_dir, config, "cap_0")
     rows = privacy(run_dir, config)["cap_0"]
     record = json.loads((run_dir.root / rows["verification"]["boxes_path"]).read_text())
-    assert record["coarse_step"] == 20 and [0, 20, "frames", "2 abrupt changes"] in record["refined"]
+    assert record["coarse_step"] == 16 and [0, 16, "frames", "2 abrupt changes"] in record["refined"]
     assert rows["text_boxes_found"]["value"] == 1 and rows["verification"]["passed"]
-    assert caption_blurred(run_dir, rows, range(12, 18)) == list(range(12, 18))
-    assert caption_blurred(run_dir, rows, range(25, 50)) == []  # not before or long after
+    assert caption_blurred(run_dir, rows, range(4, 10)) == list(range(4, 10))
+    assert caption_blurred(run_dir, rows, range(25, 50)) == []  # not long after
 
 
 def test_a_caption_between_coarse_samples_in_moving_footage_needs_dense_text_sampling(
         realdata: Path, run_dir: RunDir) -> None:
     """The documented limit (docs/privacy.md): the same 0.24 s caption over the moving silent film is
     not seen between two coarse samples (film grain and motion hide its switching on); with
-    privacy.coarse_every_s=0 PP-OCR looks at every 5th frame and it is blurred wherever it is on."""
+    privacy.coarse_every_s=0 PP-OCR looks at every 8th frame and it is blurred wherever it is on."""
     default, dense = make_config("privacy.face_detector=none"), make_config("privacy.face_detector=none",
                                                                             "privacy.coarse_every_s=0")
-    captioned_video(realdata / FILM, run_dir.clip("capf_0"), 12, 17, seconds=1.2, still=False)
+    captioned_video(realdata / FILM, run_dir.clip("capf_0"), 4, 9, seconds=1.2, still=False)
     add_cut(run_dir, default, "capf_0")
-    assert caption_blurred(run_dir, privacy(run_dir, default)["capf_0"], range(12, 18)) == []
+    assert caption_blurred(run_dir, privacy(run_dir, default)["capf_0"], range(4, 10)) == []
     add_cut(run_dir, dense, "capf_0")
     rows = privacy(run_dir, dense)["capf_0"]
-    assert caption_blurred(run_dir, rows, range(12, 18)) == list(range(12, 18))
+    assert caption_blurred(run_dir, rows, range(4, 10)) == list(range(4, 10))
 
 
 def test_a_static_watermark_is_looked_for_only_at_coarse_samples(run_dir: RunDir,
@@ -289,8 +290,8 @@ def test_a_static_watermark_is_looked_for_only_at_coarse_samples(run_dir: RunDir
     add_cut(run_dir, config, "wm_0")
     rows = privacy(run_dir, config)["wm_0"]
     record = json.loads((run_dir.root / rows["verification"]["boxes_path"]).read_text())
-    assert record["coarse_step"] == 25 and record["refined"] == []
-    assert sum(looked) == 4  # frames 0, 25, 50 and the last (59), not every 5th
+    assert record["coarse_step"] == 24 and record["refined"] == []
+    assert sum(looked) == 4  # frames 0, 24, 48 and the last (59), not every 8th
     assert rows["frames_blurred"]["value"] == 60 and rows["verification"]["passed"]
     from builders.manifest import redaction_boxes
 
@@ -313,13 +314,14 @@ def test_a_still_picture_is_looked_at_once(realdata: Path, run_dir: RunDir, monk
     add_cut(run_dir, config, "card_0")
     rows = privacy(run_dir, config)["card_0"]
     record = json.loads((run_dir.root / rows["verification"]["boxes_path"]).read_text())
-    # Text at 0 and 40 (the caption, on from 30) of the coarse 0, 20, 40, 49; faces at 0 and 30 of the
-    # grid 0, 5, ..., 45, 49: the other 2 + 9 looks reuse the boxes of the same picture. (The caption
-    # came between 20 and 40: PP-OCR looks for it in its band there, `detect_regions`.)
-    assert looked == {"text": 2, "face": 2} and record["looks_reused"] == 2 + 9
-    assert [20, 40, "bands", "text came"] in record["refined"]
+    # Text at 0 and 32 (the caption, on from 30) of the coarse 0, 16, 32, 48; faces at 0 and 32 of the
+    # grid 0, 8, ..., 48: the other 2 + 5 looks reuse the boxes of the same picture. (The caption
+    # came between 16 and 32: PP-OCR looks for it in its band there, `detect_regions`.)
+    assert looked == {"text": 2, "face": 2} and record["looks_reused"] == 2 + 5
+    assert [16, 32, "bands", "text came"] in record["refined"]
     assert caption_blurred(run_dir, rows, range(30, 50)) == list(range(30, 50))
-    assert caption_blurred(run_dir, rows, range(0, 20)) == []
+    # It came between the samples 16 and 32, so it is held over that whole interval, not before it.
+    assert caption_blurred(run_dir, rows, range(0, 16)) == []
 
 
 def test_a_redacted_clip_is_decoded_once_when_its_frames_fit_in_memory(realdata: Path, run_dir: RunDir,
