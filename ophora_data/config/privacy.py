@@ -8,10 +8,11 @@ from ophora_data.config.base import Section
 
 
 class PrivacyConfig(Section):
-    # Not in the stage's config hash: they cannot change a clip's rows or pixels (the frames kept in
-    # memory are the ones a second decode gives: tests/privacy/test_redact.py), so changing them
-    # does not redo finished clips.
-    HASH_EXCLUDE: ClassVar[frozenset[str]] = frozenset({"frame_memory_mb", "timeout_s", "verify_every_n_frames"})
+    # Not in the stage's config hash: it cannot change a clip's rows or pixels (the frames kept in
+    # memory are the ones a second decode gives: tests/privacy/test_redact.py), so changing it does
+    # not redo finished clips, and a run made before it existed keeps its hash. (timeout_s is
+    # hashed, as it always was: leaving it out now would redo the privacy stage of every such run.)
+    HASH_EXCLUDE: ClassVar[frozenset[str]] = frozenset({"frame_memory_mb"})
 
     mode: Literal["blur", "drop"] = Field(
         "blur", description="blur: redact detections and publish the redacted clip; "
