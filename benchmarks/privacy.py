@@ -1,6 +1,6 @@
 """Privacy: recall on the real fixtures (old vs new detectors) and the stage's cost vs a plain re-encode.
 
-    .venv/bin/python benchmarks/privacy.py                      # both parts, defaults
+    .venv/bin/python benchmarks/privacy.py                      # recall and cost, defaults
     .venv/bin/python benchmarks/privacy.py --part cost --set privacy.every_n_frames=10
     .venv/bin/python benchmarks/privacy.py --part recall --realdata ../shared/realdata
     .venv/bin/python benchmarks/privacy.py --part cost --workdir demo-run   # + the whole command on the demo
@@ -17,7 +17,7 @@ clip), CPU time of this process and its ffmpeg children, after the detectors are
 by the CPU time of `ffmpeg -c:v libx264` re-encoding the same clips at the stage's preset and CRF,
 measured in the same run. With `--workdir RUN` (e.g. after ./scripts/demo.sh), also the whole
 `ophora-data privacy --overwrite --workers 1` command on that run's clips against re-encoding
-them (the measure the issue used). Prints tables; writes JSON to benchmarks/results/.
+them, start-up and model loading included. Prints tables; writes JSON to benchmarks/results/.
 """
 
 from __future__ import annotations
@@ -187,7 +187,7 @@ def cost(clips: dict[str, Path], config: Config, work: Path, repeats: int) -> di
             "detectors": stage.detectors.describe() if stage.detectors else {}}
 
 
-# The issue's measure: the whole command on a run directory -----------------------------------
+# The whole command on a run directory ---------------------------------------------------------
 def run_directory(workdir: Path, config: Config, repeats: int) -> dict[str, Any]:
     """`ophora-data privacy --overwrite --workers 1` on an existing run directory (e.g. the demo's), as
     a whole process (start, model loading, tables), against a plain re-encode of its cut clips,
@@ -195,6 +195,7 @@ def run_directory(workdir: Path, config: Config, repeats: int) -> dict[str, Any]
     passed with --set where the run's resolved config differs (it keeps the values it was made with)."""
     import yaml
 
+    workdir = workdir.resolve()  # the command runs from the project root
     clips = sorted((workdir / "media" / "clips").glob("*.mp4"))
     if not clips:
         raise SystemExit(f"no cut clips in {workdir / 'media' / 'clips'}: run ./scripts/demo.sh first")
@@ -208,8 +209,11 @@ def run_directory(workdir: Path, config: Config, repeats: int) -> dict[str, Any]
     with tempfile.TemporaryDirectory(prefix="privacy-bench-") as tmp:
         for _ in range(repeats):
             start = cpu_seconds()
-            subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            done = subprocess.run(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
             stage_s.append(cpu_seconds() - start)
+            if done.returncode != 0:
+                raise SystemExit(f"ophora-data privacy failed on {workdir} (exit {done.returncode}):\n"
+                                 f"{done.stderr[-2000:]}")
             start = cpu_seconds()
             for clip in clips:
                 subprocess.run(reencode_argv(clip, Path(tmp) / "plain.mp4", config.privacy), check=True)
@@ -249,16 +253,19 @@ def print_tables(results: dict[str, Any]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--part", choices=["all", "recall", "cost", "command"], default="all",
-                        help="command: only the whole command on --workdir")
-    parser.add_argument("--realdata", type=Path, default=ROOT.parent / "shared" / "realdata")
-    parser.add_argument("--repeats", type=int, default=2)
+                        help="recall, cost (of the stage on four clips), command (only the whole command on "
+                             "--workdir), or all (recall and cost; the command too when --workdir is given)")
+    parser.add_argument("--realdata", type=Path, default=ROOT.parent / "shared" / "realdata",
+                        help="the real fixtures (default: ../shared/realdata); recall and the real clips need them")
+    parser.add_argument("--repeats", type=int, default=2, help="runs per measurement; the best is kept (default 2)")
     parser.add_argument("--set", dest="sets", action="append", default=[],
                         help="config override, e.g. privacy.every_n_frames=10 (repeatable)")
     parser.add_argument("--workdir", type=Path, default=None,
                         help="also time the whole `ophora-data privacy --overwrite` command on this run directory "
-                             "against re-encoding its cut clips (the issue's measure); it redoes the run's privacy "
+                             "against re-encoding its cut clips, start-up included; it redoes the run's privacy "
                              "stage, so use a scratch run such as the demo's")
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results",
+                        help="folder for the JSON results (default: benchmarks/results)")
     args = parser.parse_args()
     config = resolve_config(None, None, args.sets)
     realdata = args.realdata if args.realdata.is_dir() else None
@@ -277,7 +284,7 @@ def main() -> None:
     if args.part == "command" and args.workdir is None:
         parser.error("--part command needs --workdir RUN (e.g. demo-run after ./scripts/demo.sh)")
     if args.workdir is not None:
-        print(f"whole command on {args.workdir}:")
+        print(f"timing the whole command on {args.workdir}")
         results["run"] = run_directory(args.workdir, config, args.repeats)
     print_tables(results)
     write_results("privacy", results, args.out)

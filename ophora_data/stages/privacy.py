@@ -14,7 +14,7 @@ Rows (all carry `redacted_path`, `privacy_strict`, `boxes_path` and the detector
 versions): check rows `faces_found` and `text_boxes_found` (value: the most boxes in one sampled
 frame; `detections`: all boxes; `frames_with`: sampled frames with one), `frames_blurred`, and the flag
 `verification`, which `build` requires to have passed for every kept clip (`verified_by`:
-`unchanged` or `redetection`). The boxes per frame are written to `privacy/<clip_id>.json`
+`unchanged`, `redetection`, or `drop` in drop mode). The boxes per frame are written to `privacy/<clip_id>.json`
 in the run directory.
 """
 
